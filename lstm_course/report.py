@@ -1,0 +1,41 @@
+"""Putting measured numbers into the book's prose, and holding them to a bar.
+
+``glue`` stores a value in the notebook's outputs under a name (MyST-NB's glue), so
+the prose can say {glue:text}`name` instead of a number typed by hand. ``meets_bar``
+is how a results cell asserts its mode's target, so a broken model fails CI.
+"""
+
+from __future__ import annotations
+
+from lstm_course.runtime import pick
+
+
+def glue(name: str, value, display: bool = False):
+    """Record ``value`` under ``name`` for the book, and return it.
+
+    Uses ``myst_nb.glue`` when MyST-NB is installed (the book's build reads it); without
+    it (a bare Colab) the value is simply returned, so notebooks run either way.
+    """
+    if not name or not name.replace("_", "").isalnum():
+        raise ValueError(f"glue name must be letters, digits and underscores, got {name!r}")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=display)
+    return value
+
+
+def meets_bar(name: str, value: float, full: float, fast: float,
+              higher_is_better: bool = True) -> str:
+    """Assert that ``value`` reaches this mode's bar; return a one-line verdict.
+
+    Raises AssertionError, with the measured value and the bar, when it does not.
+    """
+    bar = pick(full, fast)
+    ok = value >= bar if higher_is_better else value <= bar
+    relation = ">=" if higher_is_better else "<="
+    verdict = f"{name} = {value:.4g} ({relation} {bar:.4g} required): {'PASS' if ok else 'FAIL'}"
+    if not ok:
+        raise AssertionError(verdict)
+    return verdict

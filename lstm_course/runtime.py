@@ -1,0 +1,134 @@
+"""One-call notebook setup: mode (full/fast), seeds, device, plot defaults, banner.
+
+Every notebook's first code cell is ``setup()``. Sizes that differ between a reader's
+full run and CI's fast run come from :func:`pick` or :func:`config`, so a notebook
+never branches on the mode itself.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+FAST_ENV = "LSTM_COURSE_FAST"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def is_fast() -> bool:
+    """True when ``$LSTM_COURSE_FAST`` asks for the fast (CI) mode."""
+    value = os.environ.get(FAST_ENV, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"{FAST_ENV}={os.environ[FAST_ENV]!r} is not understood: "
+        "set it to 1 for the fast mode, or unset it (or 0) for the full mode"
+    )
+
+
+def mode() -> str:
+    """``"fast"`` or ``"full"``."""
+    return "fast" if is_fast() else "full"
+
+
+def pick(full, fast):
+    """Return ``full`` in the full mode and ``fast`` in the fast mode."""
+    return fast if is_fast() else full
+
+
+def config(**sizes) -> SimpleNamespace:
+    """Pick every size at once: ``config(epochs=(20, 2))`` -> ``namespace(epochs=20)``.
+
+    Each keyword takes a ``(full, fast)`` pair.
+    """
+    picked = {}
+    for name, pair in sizes.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise ValueError(f"config({name}=...) needs a (full, fast) pair, got {pair!r}")
+        picked[name] = pick(*pair)
+    return SimpleNamespace(**picked)
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The best device here: CUDA, then Apple MPS, then the CPU.
+
+    ``prefer="cpu"`` (or ``$LSTM_COURSE_DEVICE``) forces a device.
+    """
+    prefer = prefer or os.environ.get("LSTM_COURSE_DEVICE")
+    if prefer:
+        device = torch.device(prefer)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("CUDA was asked for but is not available: use 'cpu' or unset it")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 -- seeds the global generator readers' code uses
+    torch.manual_seed(seed)
+
+
+def set_plot_defaults() -> None:
+    """Readable, consistent figures across chapters."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (7.0, 3.6),
+            "figure.dpi": 110,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "legend.frameon": False,
+            "font.size": 10,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What :func:`setup` chose; notebooks read ``device`` from it."""
+
+    mode: str
+    device: torch.device
+    seed: int
+    threads: int
+
+    def banner(self) -> str:
+        device = str(self.device)
+        if self.device.type == "cuda":
+            device += f" ({torch.cuda.get_device_name(self.device)})"
+        return (
+            f"mode: {self.mode} | Python {platform.python_version()} | "
+            f"NumPy {np.__version__} | torch {torch.__version__} | "
+            f"device: {device} | threads: {self.threads}"
+        )
+
+
+def setup(seed: int = 0, device: str | None = None, quiet: bool = False) -> Runtime:
+    """Seed everything, pick the device, set plot defaults and print one banner line."""
+    seed_everything(seed)
+    set_plot_defaults()
+    runtime = Runtime(mode=mode(), device=get_device(device), seed=seed,
+                      threads=torch.get_num_threads())
+    if not quiet:
+        print(runtime.banner())
+    return runtime
