@@ -1,0 +1,32 @@
+"""Datasets of the course: where they live, how they are fetched, and how to load them.
+
+Quick start::
+
+    from lstm_course.data import load_imdb, load_ptb
+    texts, labels = load_imdb("train")
+    tokens = load_ptb("train")
+
+Files live in the *data home* (``$LSTM_COURSE_DATA``, else ``~/.cache/lstm_course/data``)
+and are verified against published checksums on every load. Missing files are
+downloaded there; without internet, the error says which file to put where.
+"""
+
+from lstm_course.data.archive import extract_archive
+from lstm_course.data.checksum import verify_checksum
+from lstm_course.data.datasets import load_imdb, load_ptb, load_time_machine, load_tiny_shakespeare
+from lstm_course.data.downloader import download
+from lstm_course.data.errors import DatasetError
+from lstm_course.data.home import cache_dir, data_home
+
+__all__ = [
+    "DatasetError",
+    "cache_dir",
+    "data_home",
+    "download",
+    "extract_archive",
+    "load_imdb",
+    "load_ptb",
+    "load_time_machine",
+    "load_tiny_shakespeare",
+    "verify_checksum",
+]

@@ -1,0 +1,82 @@
+"""Published checksums: parse ``"algo:hex"`` strings and verify files against them.
+
+A checksum string names its algorithm because the sources we rely on publish different
+ones (torchtext uses md5, d2l sha1, our verified copies sha256); keeping the algorithm
+next to the digest means a digest can never be checked with the wrong hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import string
+from pathlib import Path
+
+from lstm_course.data.errors import DatasetError
+
+# Hex length of each supported digest: catches a truncated copy-paste early.
+HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
+CHUNK_SIZE = 1 << 20  # 1 MiB: big enough to be fast, small enough to never matter for RAM
+
+
+def parse_checksum(checksum: str) -> tuple[str, str]:
+    """Split ``"sha256:3c27..."`` into ``("sha256", "3c27...")`` (lower-cased).
+
+    Raises:
+        ValueError: not a string, no ``:``, unknown algorithm (only md5, sha1, sha256),
+            non-hex digest, or a digest of the wrong length for its algorithm.
+    """
+    if not isinstance(checksum, str) or ":" not in checksum:
+        raise ValueError(
+            f"checksum must look like 'sha256:<hex>', 'sha1:<hex>' or 'md5:<hex>', got {checksum!r}"
+        )
+    algo, _, digest = checksum.strip().partition(":")
+    algo, digest = algo.strip().lower(), digest.strip().lower()
+    if algo not in HEX_LENGTHS:
+        raise ValueError(
+            f"unsupported checksum algorithm {algo!r} in {checksum!r}: "
+            f"use one of {', '.join(sorted(HEX_LENGTHS))}"
+        )
+    if len(digest) != HEX_LENGTHS[algo] or not set(digest) <= set(string.hexdigits.lower()):
+        raise ValueError(
+            f"{algo} digest must be {HEX_LENGTHS[algo]} hex characters, got {digest!r} "
+            f"({len(digest)} characters) in {checksum!r}"
+        )
+    return algo, digest
+
+
+def file_digest(path: str | os.PathLike, algo: str, chunk_size: int = CHUNK_SIZE) -> str:
+    """Hex digest of a file, read in ``chunk_size`` pieces (never all at once)."""
+    hasher = hashlib.new(algo)
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def verify_checksum(path: str | os.PathLike, checksum: str) -> None:
+    """Check that the file at ``path`` has the published ``checksum``.
+
+    Args:
+        path: the file to check.
+        checksum: ``"md5:<32 hex>"``, ``"sha1:<40 hex>"`` or ``"sha256:<64 hex>"``.
+
+    Raises:
+        ValueError: ``checksum`` is malformed.
+        DatasetError: the file is missing, or its digest differs (corrupt or incomplete
+            file); the message gives the path, expected and actual digests and the fix.
+    """
+    algo, expected = parse_checksum(checksum)
+    path = Path(path)
+    try:
+        actual = file_digest(path, algo)
+    except FileNotFoundError:
+        raise DatasetError(f"{path} does not exist, so its {algo} cannot be checked.") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path} is a folder, expected a file with {algo} {expected}.") from None
+    if actual != expected:
+        raise DatasetError(
+            f"{path} is corrupt or incomplete: its {algo} is {actual}, "
+            f"expected {expected}.\n"
+            f"Delete it and download it again, or copy the verified file to {path} again."
+        )
