@@ -14,7 +14,6 @@ BOOK_FLAGS := -W -n --keep-going
 ifdef LSTM_COURSE_DATA
 export LSTM_COURSE_DATA := $(abspath $(LSTM_COURSE_DATA))
 endif
-export MPLBACKEND ?= Agg
 export PYTHONHASHSEED ?= 0
 
 .PHONY: venv book test lint unit notebooks book-strict reproduce bench clean

@@ -20,12 +20,17 @@ def toc_files(root: Path = ROOT) -> list[str]:
     """Every file named in ``_toc.yml``, in reading order (without extensions)."""
     import yaml
 
+    def strip(name: str) -> str:
+        # _toc.yml entries may carry an extension; Jupyter Book accepts both forms.
+        path = Path(name)
+        return str(path.with_suffix("")) if path.suffix in {".ipynb", ".md", ".rst"} else name
+
     def walk(node):
         if isinstance(node, dict):
-            if "file" in node:
-                yield node["file"]
             if "root" in node:
-                yield node["root"]
+                yield strip(node["root"])
+            if "file" in node:
+                yield strip(node["file"])
             for key in ("parts", "chapters", "sections"):
                 for child in node.get(key, []):
                     yield from walk(child)
@@ -63,7 +68,8 @@ def execute(path: Path, timeout: int = 7200) -> float:
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(path.parent)}},
-                                record_timing=False, on_cell_complete=advance)
+                                record_timing=False, store_widget_state=False,
+                                on_cell_complete=advance)
         client.execute()
     finally:
         bar.close()

@@ -18,6 +18,10 @@ def glue(name: str, value, display: bool = False):
     """
     if not name or not name.replace("_", "").isalnum():
         raise ValueError(f"glue name must be letters, digits and underscores, got {name!r}")
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        # NumPy and torch scalars print as np.float64(...) or tensor(...), which the
+        # book's {glue:text}`name:.2f` cannot format: store the plain Python number.
+        value = value.item()
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

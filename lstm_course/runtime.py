@@ -86,8 +86,10 @@ def seed_everything(seed: int) -> None:
 
 
 def set_plot_defaults() -> None:
-    """Readable, consistent figures across chapters."""
+    """Readable, consistent figures across chapters, shown inline in a notebook."""
     import matplotlib as mpl
+
+    _use_inline_backend_in_notebooks()
 
     mpl.rcParams.update(
         {
@@ -101,6 +103,18 @@ def set_plot_defaults() -> None:
             "font.size": 10,
         }
     )
+
+
+def _use_inline_backend_in_notebooks() -> None:
+    # A kernel started with MPLBACKEND=Agg (as headless runners often are) would show no
+    # figures and store none in the notebook; inside IPython, figures must go inline.
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell":
+        shell.run_line_magic("matplotlib", "inline")
 
 
 @dataclass(frozen=True)

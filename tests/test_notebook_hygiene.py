@@ -1,0 +1,133 @@
+"""The committed notebooks are what the book shows: check they come from a clean,
+complete, full-mode run and follow the course's notebook conventions."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from lstm_course.notebooks import ROOT, chapter_notebooks
+
+NOTEBOOKS = chapter_notebooks()
+# A path with two or more directories, not preceded by something that makes it a URL
+# or a relative path: /home/me/x, /tmp/a/b.
+MACHINE_PATH = re.compile(r"(?<![\w:/.~<])/(?:[\w.-]+/)+[\w.-]+")
+GLUE_REF = re.compile(r"\{glue:(?:text|)\}`([A-Za-z0-9_]+)")
+
+
+def _load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def _output_texts(cell):
+    for out in cell.get("outputs", []):
+        if "text" in out:
+            yield "".join(out["text"])
+        for mime, value in out.get("data", {}).items():
+            if mime.startswith("text/"):
+                yield "".join(value) if isinstance(value, list) else str(value)
+
+
+def test_there_are_chapter_notebooks():
+    assert NOTEBOOKS, "no chapter notebook found through _toc.yml"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+class TestCommittedNotebook:
+    def test_first_code_cell_is_setup_with_full_mode_banner(self, path):
+        first = _code_cells(_load(path))[0]
+        assert "setup(" in "".join(first["source"]), "the first code cell must call setup()"
+        banner = "\n".join(_output_texts(first))
+        assert re.search(r"^mode: full \| Python [\d.]+ \| NumPy [\d.]+ \| torch \S+ \| "
+                         r"device: \S+.* \| threads: \d+$", banner, re.M), banner
+
+    def test_no_fast_mode_output_anywhere(self, path):
+        for cell in _code_cells(_load(path)):
+            for text in _output_texts(cell):
+                assert not re.search(r"mode\W{0,3}fast", text, re.I), text[:200]
+
+    def test_no_error_outputs(self, path):
+        for i, cell in enumerate(_code_cells(_load(path))):
+            for out in cell.get("outputs", []):
+                assert out["output_type"] != "error", f"code cell {i} stored an error: {out.get('ename')}"
+                if out.get("name") == "stderr":
+                    text = "".join(out["text"])
+                    assert "Traceback" not in text and "Error" not in text, text[:300]
+
+    def test_executed_top_to_bottom_on_a_fresh_kernel(self, path):
+        counts = [c["execution_count"] for c in _code_cells(_load(path))
+                  if "".join(c["source"]).strip()]
+        assert counts == list(range(1, len(counts) + 1)), (
+            f"execution counts {counts}: re-run the notebook with `make reproduce`")
+
+    def test_no_absolute_machine_paths(self, path):
+        for cell in _code_cells(_load(path)):
+            for text in _output_texts(cell):
+                match = MACHINE_PATH.search(text)
+                assert match is None, f"an output shows a machine path: {match.group(0)}"
+
+    def test_python3_kernel(self, path):
+        assert _load(path)["metadata"]["kernelspec"]["name"] == "python3"
+
+    def test_every_glued_name_in_the_prose_is_glued_by_the_code(self, path):
+        nb = _load(path)
+        prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        glued = set()
+        for cell in _code_cells(nb):
+            for out in cell.get("outputs", []):
+                name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+                if name:
+                    glued.add(name)
+        missing = set(GLUE_REF.findall(prose)) - glued
+        assert not missing, f"the prose refers to values never glued: {sorted(missing)}"
+
+    def test_has_exercises_with_executed_solutions(self, path):
+        nb = _load(path)
+        cells = nb["cells"]
+        sources = ["".join(c["source"]) for c in cells]
+        exercises = sum(s.count("{exercise}") for s in sources)
+        assert 2 <= exercises <= 5, f"{exercises} exercises; a chapter has 2-5"
+        starts = [i for i, s in enumerate(sources) if "{solution-start}" in s]
+        ends = [i for i, s in enumerate(sources) if "{solution-end}" in s]
+        assert len(starts) == exercises == len(ends)
+        for start, end in zip(starts, ends, strict=True):
+            assert ":class: dropdown" in sources[start], "solutions hide behind a toggle"
+            code = [c for c in cells[start:end] if c["cell_type"] == "code"]
+            assert code, f"the solution starting at cell {start} has no code cell to execute"
+            assert all(c["execution_count"] for c in code)
+
+    def test_results_cells_assert_a_bar(self, path):
+        sources = ["".join(c["source"]) for c in _code_cells(_load(path))]
+        if any("train_on_stream(" in s or "fit(" in s for s in sources):
+            assert any("meets_bar(" in s for s in sources), "a training chapter must assert its bar"
+
+    def test_cells_checked_by_nbval_have_outputs(self, path):
+        for cell in _code_cells(_load(path)):
+            if "NBVAL_CHECK_OUTPUT" in "".join(cell["source"]):
+                assert cell.get("outputs"), "a cell checked by nbval needs a stored output"
+
+
+def test_ci_runs_make_test_with_the_shared_data():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "LSTM_COURSE_DATA=../shared/data" in ci
+    assert re.search(r"^make test$", ci, re.M)
+
+
+def test_make_test_runs_nbval_in_fast_mode_over_the_book():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    notebooks_rule = makefile.split("\nnotebooks:", 1)[1].split("\n\n", 1)[0]
+    assert "LSTM_COURSE_FAST=1" in notebooks_rule
+    assert "--nbval-lax" in notebooks_rule and notebooks_rule.rstrip().endswith("book")
+    test_rule = re.search(r"^test: (.*)$", makefile, re.M).group(1).split()
+    assert test_rule == ["lint", "unit", "notebooks", "book-strict"]
+
+
+def test_readme_gives_the_two_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make book" in readme and "make test" in readme
