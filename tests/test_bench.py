@@ -6,16 +6,6 @@ import torch
 
 from lstm_course.bench import recurrent_training_step, time_it
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny tensors run far faster on one thread, above all on a busy 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 KINDS = ["nn.RNN", "nn.LSTM", "nn.LSTMCell loop"]
 TINY = dict(T=3, B=2, D=4, H=5)
 

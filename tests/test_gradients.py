@@ -5,16 +5,6 @@ from torch import nn
 
 from lstm_course.gradients import gradient_norms_by_lag, unroll
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny tensors run far faster on one thread, above all on a busy 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 T, B, D, H = 5, 3, 4, 6
 
 

@@ -19,15 +19,6 @@ from lstm_course.runtime import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny tensors run far faster on one thread, above all on a busy 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
     # Each test starts in the full mode with no forced device, whatever the shell says.

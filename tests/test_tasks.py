@@ -9,15 +9,6 @@ from lstm_course.tasks import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny tensors run far faster on one thread, above all on a busy 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _gen(seed=0):
     return torch.Generator().manual_seed(seed)
 

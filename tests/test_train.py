@@ -17,15 +17,6 @@ from lstm_course.train import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny tensors run far faster on one thread, above all on a busy 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def separable_loaders(n=128, seed=0):
     """Two classes split by the line x0 + x1 = 0, with a clear margin."""
     g = torch.Generator().manual_seed(seed)
