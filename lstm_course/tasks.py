@@ -78,10 +78,28 @@ class SequenceRegressor(torch.nn.Module):
         return self.head(output[:, -1]).squeeze(-1)
 
 
+class FreshBatches:
+    """A loader that draws ``steps`` new batches from ``sample``: training never sees
+    the same sequence twice, so the training loss is an honest estimate of the error."""
+
+    def __init__(self, sample, steps: int, batch_size: int, generator: torch.Generator):
+        self.sample, self.steps, self.batch_size, self.generator = sample, steps, batch_size, generator
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            yield self.sample(self.batch_size, self.generator)
+
+
 def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int = 64,
                     lr: float = 3e-3, clip_grad_norm: float | None = 1.0,
                     num_val: int = 1000, seed: int = 0, progress: bool = True) -> dict:
-    """Train a regressor on fresh synthetic batches; report the validation MSE.
+    """Train a regressor with Adam on fresh synthetic batches; report the validation MSE.
+
+    One pass of :func:`lstm_course.train.fit` over ``steps`` new batches, recording the
+    loss of every step (a synthetic task has no epochs worth the name).
 
     Args:
         model: maps (N, T, D) inputs to (N,) predictions.
@@ -93,28 +111,22 @@ def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int 
         dict with ``losses`` (training MSE per step), ``val_mse`` (on ``num_val`` held-out
         sequences drawn first, from the same seed) and ``seconds`` (wall time).
     """
-    import time
-
-    from tqdm.auto import tqdm
+    from lstm_course.train import evaluate, fit
 
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
     generator = torch.Generator().manual_seed(seed)
-    x_val, y_val = sample(num_val, generator)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    validation = [sample(num_val, generator)]
     losses = []
-    start = time.perf_counter()
-    model.train()
-    for _ in tqdm(range(steps), disable=not progress, leave=False, desc="training"):
-        x, y = sample(batch_size, generator)
+
+    def step(model, x, y):
         loss = torch.nn.functional.mse_loss(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-        optimizer.step()
         losses.append(loss.item())
-    model.eval()
-    with torch.no_grad():
-        val_mse = torch.nn.functional.mse_loss(model(x_val), y_val).item()
-    return {"losses": losses, "val_mse": val_mse, "seconds": time.perf_counter() - start}
+        return loss
+
+    history = fit(model, FreshBatches(sample, steps, batch_size, generator),
+                  torch.nn.functional.mse_loss, torch.optim.Adam(model.parameters(), lr=lr),
+                  epochs=1, clip_grad_norm=clip_grad_norm, step_fn=step, progress=progress)
+    val_mse = evaluate(model, validation, torch.nn.functional.mse_loss)["loss"]
+    model.eval()  # handed back ready for inference, as it was scored
+    return {"losses": losses, "val_mse": val_mse, "seconds": history.elapsed}
