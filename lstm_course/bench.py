@@ -1,14 +1,28 @@
 """Benchmarks measured the way the course reports them: side by side in one run, with
 warm-up, as medians, compared as ratios. ``make bench`` runs :func:`main`.
+
+Two tables: PyTorch's recurrent layers against each other (one process), and the NumPy
+LSTM of ``lstm_course.scratch`` against ``torch.nn.LSTM`` (chapter 4), each side in a
+process of its own so that neither library's thread pools or allocator caches disturb
+the other.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
+import numpy as np
 import torch
+
+#: (T, B, D, H) of the NumPy-against-PyTorch table.
+SHAPES = [(80, 32, 128, 128), (35, 32, 256, 256), (100, 64, 256, 256)]
 
 
 def time_it(fn: Callable[[], object], repeat: int = 10, warmup: int = 3) -> dict:
@@ -72,7 +86,174 @@ def recurrent_training_step(kind: str, T: int = 80, B: int = 32, D: int = 128, H
     return step
 
 
-def main() -> None:
+def training_flops(T: int, B: int, D: int, H: int) -> int:
+    """Floating-point operations of one forward + backward pass of an LSTM layer.
+
+    Six matrix products of 2 * (rows) * (4H) * (D or H) operations each: the input and
+    recurrent products forward, and backward the gradients of the inputs, of h, and of
+    both weight matrices: 24 T B H (D + H) in all. The elementwise work is left out.
+    """
+    return 24 * T * B * H * (D + H)
+
+
+def numpy_lstm_step(T: int, B: int, D: int, H: int, dtype=np.float32) -> Callable[[], None]:
+    """Forward + backward of ``lstm_course.scratch`` over (T, B, D) inputs, ready to time."""
+    from lstm_course import scratch
+
+    rng = np.random.default_rng(0)
+    params = scratch.init_params(D, H, rng=rng, dtype=dtype)
+    x = rng.standard_normal((T, B, D)).astype(dtype)
+    dy = np.ones((T, B, H), dtype)  # the gradient of y.sum(), as on the PyTorch side
+
+    def step():
+        _, _, cache = scratch.lstm_forward(x, params)
+        scratch.lstm_backward(dy, cache)
+
+    return step
+
+
+def torch_lstm_step(T: int, B: int, D: int, H: int) -> Callable[[], None]:
+    """Forward + backward of ``torch.nn.LSTM`` (float32, CPU), doing the NumPy side's work.
+
+    The input requires a gradient because ``scratch.lstm_backward`` always returns dx.
+    """
+    torch.manual_seed(0)
+    layer = torch.nn.LSTM(D, H)
+    x = torch.randn(T, B, D, requires_grad=True)
+
+    def step():
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        layer(x)[0].sum().backward()
+
+    return step
+
+
+def sgemm_gflops(side: str, n: int = 2048, repeat: int = 5) -> float:
+    """GFLOP/s of an n x n float32 matrix product with ``side``'s library (numpy or torch)."""
+    if side == "numpy":
+        a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    elif side == "torch":
+        a = torch.randn(n, n)
+    else:
+        raise ValueError(f"unknown side {side!r}: use numpy or torch")
+    return 2 * n**3 / time_it(lambda: a @ a, repeat=repeat, warmup=2)["median"] / 1e9
+
+
+def measure(side: str, T: int, B: int, D: int, H: int, repeat: int = 9,
+            warmup: int = 3) -> dict:
+    """Median forward + backward time of one side in this process, and its sgemm rate."""
+    if side not in ("numpy", "torch"):
+        raise ValueError(f"unknown side {side!r}: use numpy or torch")
+    step = (numpy_lstm_step if side == "numpy" else torch_lstm_step)(T, B, D, H)
+    result = time_it(step, repeat=repeat, warmup=warmup)
+    return {"side": side, "shape": [T, B, D, H], "median": result["median"],
+            "min": result["min"], "max": result["max"], "sgemm_gflops": sgemm_gflops(side),
+            "threads": torch.get_num_threads()}
+
+
+def measure_in_subprocess(side: str, shape, repeat: int = 9, warmup: int = 3) -> dict:
+    """:func:`measure` in a fresh Python process (``python -m lstm_course.bench --worker``)."""
+    cmd = [sys.executable, "-m", "lstm_course.bench", "--worker", side,
+           *map(str, shape), "--repeat", str(repeat), "--warmup", str(warmup)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    if done.returncode != 0:
+        raise RuntimeError(f"the {side} benchmark process failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare_numpy_torch(shapes=SHAPES, repeat: int = 9, warmup: int = 3) -> list[dict]:
+    """NumPy LSTM against nn.LSTM, forward + backward, each side in its own process.
+
+    Returns one row per shape: both medians (seconds), ``ratio`` (NumPy / PyTorch), each
+    side's GFLOP/s (:func:`training_flops` over the median) and that as a fraction of
+    the machine's sgemm rate (the faster of NumPy's and PyTorch's 2048^3 products).
+    """
+    rows = []
+    for shape in shapes:
+        sides = {side: measure_in_subprocess(side, shape, repeat, warmup)
+                 for side in ("numpy", "torch")}
+        sgemm = max(r["sgemm_gflops"] for r in sides.values())
+        row = {"shape": tuple(shape), "sgemm_gflops": sgemm,
+               "ratio": sides["numpy"]["median"] / sides["torch"]["median"]}
+        for side, r in sides.items():
+            gflops = training_flops(*shape) / r["median"] / 1e9
+            row.update({f"{side}_ms": 1e3 * r["median"], f"{side}_gflops": gflops,
+                        f"{side}_of_sgemm": gflops / sgemm})
+        rows.append(row)
+    return rows
+
+
+def format_comparison(rows: list[dict]) -> str:
+    """The rows of :func:`compare_numpy_torch` as a plain-text table."""
+    lines = [f"{'(T, B, D, H)':<20} {'NumPy ms':>9} {'torch ms':>9} {'ratio':>6} "
+             f"{'NumPy GFLOP/s':>14} {'torch GFLOP/s':>14}"]
+    for r in rows:
+        lines.append(f"{str(r['shape']):<20} {r['numpy_ms']:>9.2f} {r['torch_ms']:>9.2f} "
+                     f"{r['ratio']:>6.2f} {r['numpy_gflops']:>7.0f} ({r['numpy_of_sgemm']:>3.0%})"
+                     f" {r['torch_gflops']:>7.0f} ({r['torch_of_sgemm']:>3.0%})")
+    sgemm = max(r["sgemm_gflops"] for r in rows)
+    lines.append(f"percentages: of the machine's measured sgemm rate, {sgemm:.0f} GFLOP/s")
+    return "\n".join(lines)
+
+
+def numpy_time_breakdown(T: int, B: int, D: int, H: int, repeat: int = 9) -> dict:
+    """Where the NumPy LSTM's forward + backward time goes, in seconds (medians).
+
+    ``total`` is the whole pass; the other entries time the same matrix products on
+    their own (``input projection``, ``recurrent, forward``, ``recurrent, backward``,
+    ``weight gradients``, ``input gradient``); ``everything else`` (elementwise work,
+    memory, Python) is the difference.
+    """
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    x = rng.standard_normal((T * B, D)).astype(f32)
+    w_ih, w_hh = (rng.standard_normal(s).astype(f32) for s in [(4 * H, D), (4 * H, H)])
+    h, out_fwd = np.zeros((B, H), f32), np.empty((B, 4 * H), f32)
+    da, out_bwd = rng.standard_normal((T * B, 4 * H)).astype(f32), np.empty((B, H), f32)
+    hs = rng.standard_normal((T * B, H)).astype(f32)
+
+    def recurrent_forward():
+        for _ in range(T):
+            np.matmul(h, w_hh.T, out=out_fwd)
+
+    def recurrent_backward():
+        for t in range(T):
+            np.matmul(da[t * B:(t + 1) * B], w_hh, out=out_bwd)
+
+    parts = {
+        "input projection": lambda: x @ w_ih.T,
+        "recurrent, forward": recurrent_forward,
+        "recurrent, backward": recurrent_backward,
+        "weight gradients": lambda: (da.T @ x, da.T @ hs),
+        "input gradient": lambda: da @ w_ih,
+    }
+    times = {name: time_it(fn, repeat=repeat)["median"] for name, fn in parts.items()}
+    total = time_it(numpy_lstm_step(T, B, D, H), repeat=repeat)["median"]
+    return {"total": total, **times, "everything else": total - sum(times.values())}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The course's benchmarks (make bench).")
+    parser.add_argument("--worker", nargs=5, metavar=("SIDE", "T", "B", "D", "H"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=9, help="timed runs (default 9)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up runs (default 3)")
+    args = parser.parse_args(argv)
+    if args.worker:
+        side, *shape = args.worker
+        print(json.dumps(measure(side, *map(int, shape), args.repeat, args.warmup)))
+        return
+    torch_layers_table()
+    print()
+    print(f"NumPy LSTM (lstm_course.scratch) against torch.nn.LSTM, float32, forward + "
+          f"backward including dx; each side in its own process, median of {args.repeat} "
+          f"after {args.warmup} warm-ups, {torch.get_num_threads()} threads")
+    print(format_comparison(compare_numpy_torch(SHAPES, args.repeat, args.warmup)))
+
+
+def torch_layers_table() -> None:
+    """nn.LSTM against a Python loop of nn.LSTMCell and nn.RNN, in this process."""
     from lstm_course.runtime import get_device
 
     device = str(get_device())

@@ -21,16 +21,20 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from lstm_course.buffers import BufferPool
+
 #: Parameter names and shapes: weight_ih (4H, D), weight_hh (4H, H), bias_ih/hh (4H,).
 KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Logistic function 1 / (1 + exp(-z)), elementwise, same shape and dtype as z."""
-    # exp only ever sees -|z| <= 0, so it cannot overflow for large negative z.
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    """Logistic function 1 / (1 + exp(-z)), elementwise, same shape and dtype as z.
+
+    Computed as (1 + tanh(z / 2)) / 2, the same function: it cannot overflow for any z,
+    and tanh is one fast vectorised ufunc (see ``_GateActivations``).
+    """
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
 
 
 def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64) -> dict:
@@ -59,60 +63,128 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64) -
     return {name: rng.uniform(-k, k, shape).astype(dtype) for name, shape in shapes.items()}
 
 
-# --- one step: the equations and their derivatives ---------------------------------------
+# --- the equations, arranged for NumPy ----------------------------------------------------
+#
+# Chapter 4 explains each speed trick used here:
+# 1. The input projection x_t W_ih^T of all T steps is one matrix product before the loop;
+#    only h_{t-1} W_hh^T has to wait for the previous step.
+# 2. sigmoid(z) = (1 + tanh(z/2)) / 2. With the sigmoid gates' weight rows halved once
+#    per call, one np.tanh covers all four gates of a step, and a per-column scale and
+#    shift turns the i, f, o columns into sigmoids (``_GateActivations``).
+# 3. No temporaries inside the time loops: buffers are allocated once per call and
+#    written in place (``out=``, ``*=``); in the backward pass, every factor that does not
+#    depend on the recursion (the gates' local derivatives) is computed for all steps at
+#    once, before the loop.
+# 4. The big arrays come from a pool that reuses the memory of earlier calls once nothing
+#    refers to it (``lstm_course.buffers``): fresh memory costs a page fault per page.
+
+_POOL = BufferPool()
 
 
-def _step_forward(gx, h_prev, c_prev, w_hh):
-    """One step, given the input projection gx = x_t W_ih^T + b_ih + b_hh of shape (B, 4H).
+class _GateActivations:
+    """Per-column constants that turn tanh of the (pre-scaled) gates into i, f, g, o."""
 
-    Returns h, c (B, H) and the step's cache: exactly what ``_step_backward`` needs.
-    """
-    a = gx + h_prev @ w_hh.T
-    ai, af, ag, ao = np.split(a, 4, axis=1)
-    i, f, g, o = sigmoid(ai), sigmoid(af), np.tanh(ag), sigmoid(ao)
-    c = f * c_prev + i * g
-    tanh_c = np.tanh(c)
-    h = o * tanh_c
-    return h, c, (h_prev, c_prev, i, f, g, o, tanh_c)
+    def __init__(self, H: int, dtype):
+        # Columns of the sigmoid gates i, f, o get 1/2; the tanh candidate g keeps 1.
+        self.half = np.full(4 * H, 0.5, dtype)
+        self.half[2 * H:3 * H] = 1
+        self.shift = np.full(4 * H, 0.5, dtype)
+        self.shift[2 * H:3 * H] = 0
 
-
-def _step_backward(dh, dc, step, w_hh):
-    """Back through one step.
-
-    Args:
-        dh, dc: dL/dh_t and dL/dc_t (B, H), summed over every path from later on.
-        step: the step's cache from ``_step_forward``.
-
-    Returns:
-        da = dL/d(pre-activation gates) (B, 4H), dh_prev and dc_prev (B, H).
-    """
-    h_prev, c_prev, i, f, g, o, tanh_c = step
-    do = dh * tanh_c
-    # c_t reaches the loss two ways: through c_{t+1} (dc) and through h_t = o * tanh(c_t).
-    dc = dc + dh * o * (1 - tanh_c**2)
-    di, df, dg = dc * g, dc * c_prev, dc * i
-    # Both derivatives come from the saved outputs: sigmoid' = s (1 - s), tanh' = 1 - t^2.
-    da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2),
-                         do * o * (1 - o)], axis=1)
-    return da, da @ w_hh, dc * f
+    def apply_(self, a: np.ndarray) -> np.ndarray:
+        """In place: a holds the halved pre-activations (B, 4H); returns i, f, g, o."""
+        np.tanh(a, out=a)
+        a *= self.half
+        a += self.shift
+        return a
 
 
-def _grads_from_gates(da, x, h_prev, p):
-    """dx (..., D) and the parameter gradients, from da (..., 4H) and the matching
-    inputs x (..., D) and previous hidden states h_prev (..., H) of the same steps."""
+def _forward(x, p, h0, c0):
+    """The layer over a sequence: x (T, B, D) -> the cache that ``_backward`` needs."""
+    T, B, D = x.shape
+    H = p["weight_hh"].shape[1]
+    act = _GateActivations(H, x.dtype)
+    w_ih = p["weight_ih"] * act.half[:, None]
+    w_hh_t = (p["weight_hh"] * act.half[:, None]).T
+    # gates[t] holds x_t W_ih^T + b first, then the activated i, f, g, o of step t.
+    gates = _POOL.empty((T, B, 4 * H), x.dtype)
+    np.matmul(x.reshape(T * B, D), w_ih.T, out=gates.reshape(T * B, 4 * H))
+    gates += (p["bias_ih"] + p["bias_hh"]) * act.half
+    hs = _POOL.empty((T + 1, B, H), x.dtype)  # h_0 .. h_T
+    cs = _POOL.empty((T + 1, B, H), x.dtype)  # c_0 .. c_T
+    tanh_cs = _POOL.empty((T, B, H), x.dtype)  # tanh(c_1) .. tanh(c_T)
+    hs[0], cs[0] = h0, c0
+    recurrent, i_times_g = np.empty((B, 4 * H), x.dtype), np.empty((B, H), x.dtype)
+    for t in range(T):
+        a = gates[t]
+        a += np.matmul(hs[t], w_hh_t, out=recurrent)
+        act.apply_(a)
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        np.multiply(f, cs[t], out=cs[t + 1])  # c_t = f * c_{t-1} + i * g
+        cs[t + 1] += np.multiply(i, g, out=i_times_g)
+        np.tanh(cs[t + 1], out=tanh_cs[t])  # h_t = o * tanh(c_t)
+        np.multiply(o, tanh_cs[t], out=hs[t + 1])
+    return {"x": x, "params": p, "gates": gates, "hs": hs, "cs": cs, "tanh_cs": tanh_cs}
+
+
+def _backward(dy, cache, dh, dc):
+    """Backpropagation through time. dy (T, B, H); dh, dc (B, H) arrive at the final
+    state and are overwritten. Returns dx (T, B, D), grads, (dh_0, dc_0)."""
+    x, p, gates, hs, cs, tanh_cs = (cache[k] for k in
+                                    ("x", "params", "gates", "hs", "cs", "tanh_cs"))
+    T, B, D = x.shape
+    H = hs.shape[2]
+    i, f, g, o = (gates[:, :, k * H:(k + 1) * H] for k in range(4))
+    # da[t] will hold dL/d(pre-activations) of step t. First, for all steps at once, the
+    # factors that do not depend on the recursion: what dc_t is multiplied by to give
+    # da_i, da_f, da_g, and what dh_t is multiplied by to give da_o. Derivatives come
+    # from the saved outputs: sigmoid' = s (1 - s), tanh' = 1 - t^2.
+    da = _POOL.empty((T, B, 4 * H), x.dtype)
+    da_i, da_f, da_g, da_o = (da[:, :, k * H:(k + 1) * H] for k in range(4))
+    np.subtract(1, i, out=da_i)
+    da_i *= i
+    da_i *= g  # g * i (1 - i)
+    np.subtract(1, f, out=da_f)
+    da_f *= f
+    da_f *= cs[:-1]  # c_{t-1} * f (1 - f)
+    np.multiply(g, g, out=da_g)
+    np.subtract(1, da_g, out=da_g)
+    da_g *= i  # i * (1 - g^2)
+    np.subtract(1, o, out=da_o)
+    da_o *= o
+    da_o *= tanh_cs  # tanh(c_t) * o (1 - o)
+    # c_t reaches the loss two ways: through c_{t+1} and through h_t = o * tanh(c_t).
+    dh_to_dc = np.multiply(tanh_cs, tanh_cs, out=_POOL.empty((T, B, H), x.dtype))
+    np.subtract(1, dh_to_dc, out=dh_to_dc)
+    dh_to_dc *= o  # o * (1 - tanh(c_t)^2)
+    w_hh = p["weight_hh"]
+    dh_t = np.empty((B, H), x.dtype)
+    for t in reversed(range(T)):
+        # h_t feeds both the output y_t and step t + 1, so its gradient is the sum of both.
+        np.add(dy[t], dh, out=dh_t)
+        da_o[t] *= dh_t
+        dh_to_dc[t] *= dh_t
+        dc += dh_to_dc[t]
+        da_i[t] *= dc
+        da_f[t] *= dc
+        da_g[t] *= dc
+        dc *= f[t]  # dL/dc_{t-1}: the carousel, scaled by the forget gate
+        np.matmul(da[t], w_hh, out=dh)  # dL/dh_{t-1} through the recurrent weights
     # The weights are shared by every step and batch row, so their gradients sum over
     # both: flattening those axes lets one matrix product do the whole sum.
-    da2 = da.reshape(-1, da.shape[-1])
+    da2 = da.reshape(T * B, 4 * H)
     db = da2.sum(axis=0)
     grads = {
-        "weight_ih": da2.T @ x.reshape(-1, x.shape[-1]),
-        "weight_hh": da2.T @ h_prev.reshape(-1, h_prev.shape[-1]),
+        "weight_ih": da2.T @ x.reshape(T * B, D),
+        "weight_hh": da2.T @ hs[:-1].reshape(T * B, H),
         # The two biases only ever appear as a sum, so they get the same gradient (a
         # copy, so that updating one in place leaves the other alone).
         "bias_ih": db,
         "bias_hh": db.copy(),
     }
-    return da @ p["weight_ih"], grads
+    dx = np.matmul(da2, p["weight_ih"], out=_POOL.empty((T * B, D), x.dtype))
+    dx = dx.reshape(T, B, D)
+    return dx, grads, (dh, dc)
 
 
 # --- checks: every error says what was wrong and what to do -------------------------------
@@ -176,10 +248,10 @@ def _check_pair(name, pair, names, B, H, dtype):
                  for n, a in zip(names, pair, strict=True))
 
 
-def _unpack(cache, kind, forward):
-    if not isinstance(cache, dict) or kind not in cache:
+def _unpack(cache, forward):
+    if not isinstance(cache, dict) or cache.get("made_by") != forward:
         raise ValueError(f"cache must be the cache returned by {forward}")
-    return cache["x"], cache["params"], cache[kind]
+    return cache
 
 
 # --- the public API -----------------------------------------------------------------------
@@ -201,9 +273,9 @@ def lstm_cell_forward(x, params, state=None):
     x = _array("x", x, "(B, D)", (None, D), p["weight_ih"].dtype, hint=f" (D = {D}, from "
                "weight_ih); for a whole sequence (T, B, D) use lstm_forward")
     h, c = _check_pair("state", state, ("h_prev", "c_prev"), x.shape[0], H, x.dtype)
-    gx = x @ p["weight_ih"].T + (p["bias_ih"] + p["bias_hh"])
-    h, c, step = _step_forward(gx, h, c, p["weight_hh"])
-    return (h, c), {"x": x, "params": p, "step": step}
+    cache = _forward(x[None], p, h, c)
+    cache["made_by"] = "lstm_cell_forward"
+    return (cache["hs"][1].copy(), cache["cs"][1].copy()), cache
 
 
 def lstm_cell_backward(dh, cache, dc=None):
@@ -218,13 +290,13 @@ def lstm_cell_backward(dh, cache, dc=None):
         ``(dx, grads, (dh_prev, dc_prev))``: dx (B, D), grads keyed like params, and the
         gradients with respect to the step's input state, each (B, H).
     """
-    x, p, step = _unpack(cache, "step", "lstm_cell_forward")
-    B, H = x.shape[0], p["weight_hh"].shape[1]
+    cache = _unpack(cache, "lstm_cell_forward")
+    x = cache["x"]
+    B, H = x.shape[1], cache["hs"].shape[2]
     dh = _array("dh", dh, "(B, H)", (B, H), x.dtype)
     dc = np.zeros_like(dh) if dc is None else _array("dc", dc, "(B, H)", (B, H), x.dtype)
-    da, dh_prev, dc_prev = _step_backward(dh, dc, step, p["weight_hh"])
-    dx, grads = _grads_from_gates(da, x, step[0], p)
-    return dx, grads, (dh_prev, dc_prev)
+    dx, grads, dstate = _backward(dh[None], cache, np.zeros_like(dh), dc.copy())
+    return dx[0], grads, dstate
 
 
 def lstm_forward(x, params, state=None):
@@ -238,7 +310,9 @@ def lstm_forward(x, params, state=None):
 
     Returns:
         ``(y, (h_T, c_T), cache)``: y (T, B, H) holds h_1 .. h_T, the final state is two
-        (B, H) arrays, and cache is what ``lstm_backward`` needs.
+        (B, H) arrays, and cache is what ``lstm_backward`` needs. y is a read-only view
+        of the cache (the backward pass needs those values): copy it before changing it
+        in place.
     """
     p, D, H = _check_params(params)
     x = _array("x", x, "(T, B, D)", (None, None, D), p["weight_ih"].dtype,
@@ -246,17 +320,12 @@ def lstm_forward(x, params, state=None):
     T, B, _ = x.shape
     if T == 0:
         raise ValueError("x has no time steps (T = 0): pass at least one, like nn.LSTM")
-    h, c = _check_pair("state", state, ("h0", "c0"), B, H, x.dtype)
-    # The input projection does not depend on the recurrence, so all T steps take one
-    # matrix product; only h_{t-1} W_hh^T has to wait for the previous step.
-    gx = x @ p["weight_ih"].T + (p["bias_ih"] + p["bias_hh"])
-    y = np.empty((T, B, H), dtype=x.dtype)
-    steps = []
-    for t in range(T):
-        h, c, step = _step_forward(gx[t], h, c, p["weight_hh"])
-        y[t] = h
-        steps.append(step)
-    return y, (h, c), {"x": x, "params": p, "steps": steps}
+    h0, c0 = _check_pair("state", state, ("h0", "c0"), B, H, x.dtype)
+    cache = _forward(x, p, h0, c0)
+    cache["made_by"] = "lstm_forward"
+    y = cache["hs"][1:]
+    y.flags.writeable = False
+    return y, (cache["hs"][T].copy(), cache["cs"][T].copy()), cache
 
 
 def lstm_backward(dy, cache, dstate=None):
@@ -272,15 +341,11 @@ def lstm_backward(dy, cache, dstate=None):
         ``(dx, grads, (dh0, dc0))``: dx (T, B, D), grads keyed like params, and the
         gradients with respect to the initial state, each (B, H).
     """
-    x, p, steps = _unpack(cache, "steps", "lstm_forward")
+    cache = _unpack(cache, "lstm_forward")
+    x = cache["x"]
     T, B, _ = x.shape
-    H = p["weight_hh"].shape[1]
+    H = cache["hs"].shape[2]
     dy = _array("dy", dy, "(T, B, H)", (T, B, H), x.dtype, hint=" (the shape of y)")
     dh, dc = _check_pair("dstate", dstate, ("dh_T", "dc_T"), B, H, x.dtype)
-    da = np.empty((T, B, 4 * H), dtype=x.dtype)
-    for t in reversed(range(T)):
-        # h_t feeds both the output y_t and step t + 1, so its gradient is the sum of both.
-        da[t], dh, dc = _step_backward(dy[t] + dh, dc, steps[t], p["weight_hh"])
-    h_prev = np.stack([step[0] for step in steps])  # h_0 .. h_{T-1}, (T, B, H)
-    dx, grads = _grads_from_gates(da, x, h_prev, p)
-    return dx, grads, (dh, dc)
+    # _backward overwrites dh and dc as it goes: never the caller's arrays.
+    return _backward(dy, cache, np.array(dh), np.array(dc))

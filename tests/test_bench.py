@@ -4,7 +4,19 @@ import statistics
 import pytest
 import torch
 
-from lstm_course.bench import recurrent_training_step, time_it
+from lstm_course.bench import (
+    compare_numpy_torch,
+    format_comparison,
+    main,
+    measure,
+    numpy_lstm_step,
+    numpy_time_breakdown,
+    recurrent_training_step,
+    sgemm_gflops,
+    time_it,
+    torch_lstm_step,
+    training_flops,
+)
 
 KINDS = ["nn.RNN", "nn.LSTM", "nn.LSTMCell loop"]
 TINY = dict(T=3, B=2, D=4, H=5)
@@ -103,3 +115,67 @@ def test_recurrent_training_step_with_time_it():
 def test_recurrent_training_step_unknown_kind(kind):
     with pytest.raises(ValueError, match="unknown kind"):
         recurrent_training_step(kind, **TINY)
+
+
+# --- NumPy against PyTorch ------------------------------------------------------------
+
+
+def test_training_flops_counts_six_matrix_products():
+    T, B, D, H = 3, 2, 5, 7
+    one_product = lambda k: 2 * T * B * 4 * H * k  # noqa: E731
+    assert training_flops(T, B, D, H) == 3 * one_product(D) + 3 * one_product(H)
+
+
+def test_numpy_and_torch_steps_run():
+    for make in (numpy_lstm_step, torch_lstm_step):
+        step = make(**TINY)
+        assert step() is None
+        assert step() is None
+
+
+def test_torch_step_computes_the_input_gradient_like_numpy():
+    step = torch_lstm_step(**TINY)
+    x = inspect.getclosurevars(step).nonlocals["x"]
+    step()
+    assert x.grad is not None and x.grad.shape == (3, 2, 4)
+
+
+@pytest.mark.parametrize("side", ["numpy", "torch"])
+def test_measure_fields(side):
+    r = measure(side, 3, 2, 4, 5, repeat=2, warmup=1)
+    assert r["side"] == side and r["shape"] == [3, 2, 4, 5]
+    assert 0 < r["min"] <= r["median"] <= r["max"]
+    assert r["sgemm_gflops"] > 0 and r["threads"] >= 1
+
+
+def test_unknown_side_is_rejected():
+    with pytest.raises(ValueError, match="unknown side"):
+        measure("jax", *TINY.values())
+    with pytest.raises(ValueError, match="unknown side"):
+        sgemm_gflops("jax", n=8)
+
+
+def test_compare_runs_each_side_in_a_subprocess_and_formats():
+    rows = compare_numpy_torch([(2, 2, 3, 4)], repeat=1, warmup=0)
+    (row,) = rows
+    assert row["shape"] == (2, 2, 3, 4)
+    assert row["ratio"] == pytest.approx(row["numpy_ms"] / row["torch_ms"])
+    flops = training_flops(2, 2, 3, 4)
+    assert row["numpy_gflops"] == pytest.approx(flops / row["numpy_ms"] / 1e6)
+    assert row["torch_of_sgemm"] == pytest.approx(row["torch_gflops"] / row["sgemm_gflops"])
+    table = format_comparison(rows)
+    assert "(2, 2, 3, 4)" in table and "sgemm" in table
+
+
+def test_breakdown_adds_up():
+    parts = numpy_time_breakdown(4, 2, 3, 5, repeat=1)
+    assert set(parts) == {"total", "input projection", "recurrent, forward",
+                          "recurrent, backward", "weight gradients", "input gradient",
+                          "everything else"}
+    assert sum(v for k, v in parts.items() if k != "total") == pytest.approx(parts["total"])
+
+
+def test_worker_prints_one_json_line(capsys):
+    main(["--worker", "numpy", "2", "2", "3", "4", "--repeat", "1", "--warmup", "0"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and '"side": "numpy"' in out[0]

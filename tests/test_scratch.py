@@ -206,3 +206,27 @@ def test_bad_input_raises_value_error(name):
     call, word = BAD_CALLS[name]
     with pytest.raises(ValueError, match=re.escape(word)):
         call()
+
+
+def test_y_is_read_only_and_inputs_are_left_alone():
+    params, x, state, dy, dstate = _problem(4, 2, 3, 5, seed=7)
+    before = [a.copy() for a in (x, *state, dy, *dstate, *params.values())]
+    y, _, cache = lstm_forward(x, params, state)
+    # y is a view of the cache: writing to it would corrupt the backward pass.
+    with pytest.raises(ValueError, match="read-only"):
+        y[0] = 0
+    first = lstm_backward(dy, cache, dstate)
+    second = lstm_backward(dy, cache, dstate)  # the same cache can be used twice
+    after = [x, *state, dy, *dstate, *params.values()]
+    for a, b in zip(before, after, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first[0], second[0])
+    for k in KEYS:
+        np.testing.assert_array_equal(first[1][k], second[1][k])
+
+
+def test_final_state_is_a_copy():
+    params, x, state, _, _ = _problem(3, 2, 3, 4, seed=8)
+    y, (h, c), cache = lstm_forward(x, params, state)
+    h += 1  # the caller owns the final state
+    np.testing.assert_array_equal(y[-1] + 1, h)
