@@ -1,0 +1,244 @@
+"""Wrong LSTM equations that circulate in popular articles, each runnable, beside the right one.
+
+Every step function here has the signature ``step(x, (h_prev, c_prev), params) -> (h, c)``
+with ``x`` of shape (B, D), ``h_prev`` and ``c_prev`` (B, H), and ``params`` a dict of
+tensors in PyTorch's layout and gate order i, f, g, o: ``weight_ih`` (4H, D),
+``weight_hh`` (4H, H), ``bias_ih`` and ``bias_hh`` (4H,) (``cell_params`` reads them off an
+``nn.LSTMCell``). ``lstm_step`` is what ``nn.LSTMCell`` computes; every ``step_*``
+function embodies one error and says in its docstring what is wrong and what is right.
+``max_abs_difference`` and ``matches_cell`` run any of them against an ``nn.LSTMCell``
+with the same weights, so a chapter can show in one line that a formula is not the LSTM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+State = tuple[Tensor, Tensor]
+Params = Mapping[str, Tensor]
+StepFn = Callable[[Tensor, State, Params], State]
+
+#: Parameter names, as in ``lstm_course.scratch`` and ``nn.LSTMCell``.
+KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def cell_params(cell: nn.LSTMCell) -> dict[str, Tensor]:
+    """The parameters of ``cell`` under the names ``KEYS``, detached from autograd.
+
+    A cell built with ``bias=False`` gets zero biases, which is what it computes with.
+    """
+    if not isinstance(cell, nn.LSTMCell):
+        raise ValueError(f"cell must be a torch.nn.LSTMCell, got {type(cell).__name__}")
+    w = cell.weight_ih.detach()
+    zeros = torch.zeros(w.shape[0], dtype=w.dtype, device=w.device)
+    return {
+        "weight_ih": w,
+        "weight_hh": cell.weight_hh.detach(),
+        "bias_ih": zeros if cell.bias_ih is None else cell.bias_ih.detach(),
+        "bias_hh": zeros if cell.bias_hh is None else cell.bias_hh.detach(),
+    }
+
+
+def preactivations(x: Tensor, h_prev: Tensor, params: Params) -> Tensor:
+    """The four gates' pre-activations, stacked: x W_ih^T + b_ih + h W_hh^T + b_hh, (B, 4H)."""
+    missing = [k for k in KEYS if k not in params]
+    if missing:
+        raise ValueError(f"params lacks {missing}: pass a dict with keys {', '.join(KEYS)}, "
+                         "e.g. cell_params(cell)")
+    four_h, d = params["weight_ih"].shape
+    if x.dim() != 2 or x.shape[1] != d:
+        raise ValueError(f"x must have shape (B, D) = (B, {d}), got {tuple(x.shape)}")
+    if h_prev.shape != (x.shape[0], four_h // 4):
+        raise ValueError(f"h_prev must have shape (B, H) = ({x.shape[0]}, {four_h // 4}), "
+                         f"got {tuple(h_prev.shape)}")
+    return (x @ params["weight_ih"].T + params["bias_ih"]
+            + h_prev @ params["weight_hh"].T + params["bias_hh"])
+
+
+def _gates(x, state, params):
+    """Pre-activations split into the blocks i, f, g, o, each (B, H)."""
+    h_prev, c_prev = state
+    z = preactivations(x, h_prev, params)
+    if c_prev.shape != h_prev.shape:
+        raise ValueError(f"c_prev must have the shape of h_prev {tuple(h_prev.shape)}, "
+                         f"got {tuple(c_prev.shape)}")
+    return z.chunk(4, dim=1)
+
+
+# --- the right equations ------------------------------------------------------------------
+
+
+def lstm_step(x: Tensor, state: State, params: Params) -> State:
+    """One LSTM step as ``nn.LSTMCell`` computes it (gate order i, f, g, o).
+
+        i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o);  g = tanh(z_g)
+        c = f * c_prev + i * g
+        h = o * tanh(c)
+
+    where z = x W_ih^T + b_ih + h_prev W_hh^T + b_hh is split into four (B, H) blocks.
+    """
+    zi, zf, zg, zo = _gates(x, state, params)
+    i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
+    c = f * state[1] + i * g
+    return o * torch.tanh(c), c
+
+
+# --- the errors -----------------------------------------------------------------------------
+
+
+def step_all_sigmoid(x: Tensor, state: State, params: Params) -> State:
+    """WRONG: all four of i, f, g, o pass through a sigmoid.
+
+    Right: only the gates i, f, o use the sigmoid (they are fractions in (0, 1)); the
+    candidate g uses tanh, so it can write negative as well as positive values. With a
+    sigmoid candidate every write is positive: starting from c = 0 the cell state, and
+    with it h, can never become negative.
+    """
+    zi, zf, zg, zo = _gates(x, state, params)
+    i, f, g, o = (torch.sigmoid(z) for z in (zi, zf, zg, zo))
+    c = f * state[1] + i * g
+    return o * torch.tanh(c), c
+
+
+def step_cell_feeds_gates(x: Tensor, state: State, params: Params,
+                          weight_ch: Tensor | None = None) -> State:
+    """WRONG: an extra term ``W_h [h_{t-1}, c~]`` feeds the cell into all four gates.
+
+    The articles write the gates as ``sigma(W_x [x_t, h_{t-1}] + W_h [h_{t-1}, c~] + b)``.
+    The candidate c~ is computed *from* these pre-activations, so that formula is
+    circular; the only computable reading lets the previous cell state c_{t-1} enter
+    every pre-activation through a full (4H, H) matrix ``weight_ch`` (by default the
+    recurrent weights ``weight_hh`` reused, as the shared ``W_h`` suggests).
+
+    Right: each gate and the candidate is an affine map of [x_t, h_{t-1}] only. The
+    peephole variant (not in PyTorch) does let the cell into the gates, but through a
+    diagonal weight per gate, into i, f and o only, and the output gate sees c_t.
+    """
+    h_prev, c_prev = state
+    weight_ch = params["weight_hh"] if weight_ch is None else weight_ch
+    if weight_ch.shape != params["weight_hh"].shape:
+        raise ValueError(f"weight_ch must have shape (4H, H) = {tuple(params['weight_hh'].shape)}, "
+                         f"got {tuple(weight_ch.shape)}")
+    z = preactivations(x, h_prev, params) + c_prev @ weight_ch.T
+    zi, zf, zg, zo = z.chunk(4, dim=1)
+    i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
+    c = f * c_prev + i * g
+    return o * torch.tanh(c), c
+
+
+def step_output_from_candidate(x: Tensor, state: State, params: Params) -> State:
+    """WRONG: the output is ``y_t = tanh(g_t) * c_t``.
+
+    Right: ``h_t = o_t * tanh(c_t)``: the cell state is squashed by tanh and scaled by the
+    output gate. The wrong formula has no output gate, squashes the candidate a second
+    time and lets the unbounded cell state through unsquashed. (The cell state c_t itself
+    is updated correctly here, so the error shows in h.)
+    """
+    zi, zf, zg, _ = _gates(x, state, params)
+    i, f, g = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg)
+    c = f * state[1] + i * g
+    return torch.tanh(g) * c, c
+
+
+def step_no_output_gate(x: Tensor, state: State, params: Params) -> State:
+    """WRONG: a "basic LSTM" with an input and a forget gate but no output gate.
+
+    Right: ``h_t = o_t * tanh(c_t)`` has an output gate; so did the first LSTM
+    (Hochreiter & Schmidhuber, 1997), which had input and output gates and *no* forget
+    gate, added by Gers, Schmidhuber & Cummins (2000). The "basic LSTM" of these
+    articles, h_t = tanh(c_t), is neither the original nor the standard cell. The o
+    block of the parameters is ignored.
+    """
+    zi, zf, zg, _ = _gates(x, state, params)
+    i, f, g = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg)
+    c = f * state[1] + i * g
+    return torch.tanh(c), c
+
+
+def step_update_gate(x: Tensor, state: State, params: Params) -> State:
+    """WRONG: an "update gate" inside the LSTM.
+
+    Here the f block becomes a GRU-style update gate u that interpolates between the old
+    cell and the candidate, ``c_t = u * c_{t-1} + (1 - u) * g_t``, and the input gate is
+    dropped. Right: the update gate belongs to the GRU (Cho et al., 2014), which has an
+    update and a reset gate and no cell state; the LSTM keeps separate input and forget
+    gates, ``c_t = f_t * c_{t-1} + i_t * g_t``, which need not sum to 1. (Tying them is a
+    variant of its own, the coupled input-forget gate, not what ``nn.LSTM`` computes.)
+    """
+    _, zu, zg, zo = _gates(x, state, params)
+    u, g, o = torch.sigmoid(zu), torch.tanh(zg), torch.sigmoid(zo)
+    c = u * state[1] + (1 - u) * g
+    return o * torch.tanh(c), c
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One error: its step function, what the articles write, and what is right."""
+
+    step: StepFn
+    wrong: str
+    right: str
+
+
+#: The errors of the popular articles, by name, for the chapters that show them.
+MISTAKES: dict[str, Mistake] = {
+    "all_sigmoid": Mistake(
+        step_all_sigmoid, "i, f, g, o = sigmoid(...)", "g_t = tanh(...); only i, f, o use sigmoid"),
+    "cell_feeds_gates": Mistake(
+        step_cell_feeds_gates, "gates = sigmoid(W_x[x, h] + W_h[h, c~] + b)",
+        "each gate is an affine map of [x_t, h_{t-1}]"),
+    "output_from_candidate": Mistake(
+        step_output_from_candidate, "y_t = tanh(g_t) * c_t", "h_t = o_t * tanh(c_t)"),
+    "no_output_gate": Mistake(
+        step_no_output_gate, "'basic LSTM': input and forget gates, h_t = tanh(c_t)",
+        "1997: input and output gates; forget gate added in 2000"),
+    "update_gate": Mistake(
+        step_update_gate, "an update gate inside the LSTM",
+        "the update gate is the GRU's; the LSTM has i and f"),
+}
+
+
+# --- comparing a step function with nn.LSTMCell ------------------------------------------
+
+
+def max_abs_difference(step: StepFn, cell: nn.LSTMCell, batch_size: int = 3,
+                       seed: int = 0) -> float:
+    """Largest |difference| between ``step`` and ``cell`` over h and c, on random inputs.
+
+    Draws x (B, D), h_prev and c_prev (B, H) from a standard normal (seeded, in the
+    cell's dtype and device), runs both with the cell's own weights, and compares.
+    """
+    if not callable(step):
+        raise ValueError(f"step must be a function step(x, (h, c), params), got {step!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    params = cell_params(cell)
+    w = params["weight_ih"]
+    gen = torch.Generator().manual_seed(seed)
+
+    def draw(n):
+        return torch.randn(batch_size, n, generator=gen, dtype=w.dtype).to(w.device)
+
+    x, h_prev, c_prev = draw(cell.input_size), draw(cell.hidden_size), draw(cell.hidden_size)
+    with torch.no_grad():
+        h_ref, c_ref = cell(x, (h_prev, c_prev))
+        h, c = step(x, (h_prev, c_prev), params)
+    if h.shape != h_ref.shape or c.shape != c_ref.shape:
+        raise ValueError(f"step returned shapes {tuple(h.shape)}, {tuple(c.shape)}; "
+                         f"nn.LSTMCell returns {tuple(h_ref.shape)} for both")
+    return max((h - h_ref).abs().max().item(), (c - c_ref).abs().max().item())
+
+
+def matches_cell(step: StepFn, cell: nn.LSTMCell, batch_size: int = 3, seed: int = 0,
+                 atol: float | None = None) -> bool:
+    """True when ``step`` equals ``cell`` to ``atol`` on random inputs.
+
+    ``atol`` defaults to 1e-6 for a float32 cell and 1e-12 for a float64 one.
+    """
+    if atol is None:
+        atol = 1e-12 if cell.weight_ih.dtype == torch.float64 else 1e-6
+    return max_abs_difference(step, cell, batch_size, seed) <= atol
