@@ -1,0 +1,153 @@
+"""Checking hand-derived gradients against finite differences.
+
+A backward pass written by hand is checked by nudging each input entry up and down
+and watching the loss move (chapters 3 and 4):
+
+    numerical_gradient(f, x)        dL/dx by central differences, one entry at a time
+    relative_error(a, b)            one number: how far two gradients are apart
+    check_gradients(f, arrays, analytic)   both, for a dict of named arrays at once
+
+Central differences, (f(x + eps) - f(x - eps)) / (2 eps), have a truncation error of
+order eps^2 and a rounding error of order (machine epsilon) |f| / eps. In float64
+(machine epsilon 2.2e-16) eps = 1e-6 balances the two at about 1e-10 relative; in
+float32 (1.2e-7) the best possible is about 1e-3, too coarse to tell a right gradient
+from a slightly wrong one. So everything here requires float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+_TINY = np.finfo(np.float64).tiny
+
+
+def _check_float64(name: str, x) -> None:
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name} must be a NumPy array (it is perturbed in place), got "
+                         f"{type(x).__name__}: pass np.asarray(..., dtype=np.float64)")
+    if x.dtype != np.float64:
+        raise ValueError(f"{name} has dtype {x.dtype}, but finite differences need float64 "
+                         f"(in float32 rounding swamps the difference): convert it and the "
+                         f"function's other inputs with .astype(np.float64)")
+    if not x.flags.writeable:
+        raise ValueError(f"{name} is read-only, but it must be perturbed in place: pass a "
+                         f"writeable array (e.g. {name}.copy(), then make f use the copy)")
+
+
+def _scalar(value, where: str) -> float:
+    value = np.asarray(value)
+    if value.size != 1:
+        raise ValueError(f"f must return a scalar loss, but returned shape {value.shape} "
+                         f"{where}: sum or average it to one number")
+    value = float(value.reshape(()))
+    if not np.isfinite(value):
+        raise ValueError(f"f returned {value} {where}: the loss must be finite there "
+                         f"(try a smaller eps or inputs away from a singularity)")
+    return value
+
+
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Gradient of the scalar ``f()`` with respect to ``x``, by central differences.
+
+    Each entry of ``x`` is set to ``x_j + eps`` and to ``x_j - eps`` in place, ``f`` is
+    called each time, and the entry is restored to its exact original value (also when
+    ``f`` raises). So ``f`` takes no arguments and must read this very array ``x``
+    (through a closure or a dict holding it), not a copy of it.
+
+    Args:
+        f: function of no arguments returning a scalar (a float or a size-1 array).
+        x: float64 array of any shape, modified during the call and restored after.
+        eps: the step; 1e-6 suits float64 losses of order 1.
+
+    Returns:
+        float64 array with the shape of ``x``: entry j is
+        ``(f(x + eps e_j) - f(x - eps e_j)) / (2 eps)``. Costs 2 ``x.size`` calls of f.
+    """
+    _check_float64("x", x)
+    if not (isinstance(eps, int | float | np.floating) and np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+    grad = np.empty(x.shape, dtype=np.float64)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        try:
+            x[idx] = old + eps
+            up = _scalar(f(), f"at x{list(idx)} + eps")
+            x[idx] = old - eps
+            down = _scalar(f(), f"at x{list(idx)} - eps")
+        finally:
+            # Assigning the saved value (not old + eps - eps) restores x bit for bit.
+            x[idx] = old
+        grad[idx] = (up - down) / (2 * eps)
+    return grad
+
+
+def relative_error(a, b) -> float:
+    """How far apart two arrays are, relative to their size, as one number in [0, 1].
+
+    ``max_j |a_j - b_j| / max_j (|a_j| + |b_j|)``: the largest discrepancy measured
+    against the largest entry, not entry by entry, so entries that are nearly zero (whose
+    finite-difference estimate is pure rounding noise) cannot blow it up. It is 0 when
+    the arrays are equal (including both zero), 1 when one is zero and the other is not
+    (or when every entry has the opposite sign), and unchanged when both are scaled by the same
+    factor. A correct float64 gradient checked with ``numerical_gradient`` is typically
+    below 1e-9; a wrong one is typically above 1e-3.
+
+    Args:
+        a, b: arrays (or numbers) of the same shape.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"cannot compare arrays of shapes {a.shape} and {b.shape}: pass "
+                         f"gradients of the same array")
+    if a.size == 0:
+        return 0.0
+    # The denominator is floored at the smallest normal float so that two zero arrays
+    # give 0 / tiny = 0 instead of 0 / 0.
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), _TINY))
+
+
+def check_gradients(loss_fn: Callable[[], float], arrays: Mapping[str, np.ndarray],
+                    analytic: Mapping[str, np.ndarray], eps: float = 1e-6) -> dict:
+    """Compare analytic gradients with finite differences, for several named arrays.
+
+    Args:
+        loss_fn: function of no arguments returning the scalar loss, computed from the
+            arrays in ``arrays`` themselves (they are perturbed in place and restored).
+        arrays: name -> float64 input array, e.g. ``{**params, "x": x}``.
+        analytic: name -> the gradient of the loss with respect to that array, as the
+            backward pass being checked computed it; the same names and shapes.
+        eps: the finite-difference step (see ``numerical_gradient``).
+
+    Returns:
+        dict name -> ``relative_error(analytic, numerical)``, in the order of ``arrays``.
+    """
+    if set(arrays) != set(analytic):
+        raise ValueError(f"arrays and analytic must have the same names: only in arrays "
+                         f"{sorted(set(arrays) - set(analytic))}, only in analytic "
+                         f"{sorted(set(analytic) - set(arrays))}")
+    errors = {}
+    for name, x in arrays.items():
+        _check_float64(f"arrays[{name!r}]", x)
+        grad = np.asarray(analytic[name])
+        if grad.shape != x.shape:
+            raise ValueError(f"analytic[{name!r}] has shape {grad.shape} but arrays[{name!r}] "
+                             f"has shape {x.shape}: a gradient has its array's shape")
+        errors[name] = relative_error(grad, numerical_gradient(loss_fn, x, eps))
+    return errors
+
+
+def verdict(errors: Mapping[str, float], bar: float = 1e-7) -> str:
+    """One line per name, ``name: relative error < bar: PASS`` (or ``>= bar: FAIL``).
+
+    Prints the bar, not the error itself, whose digits vary from machine to machine; so
+    the text is the same on every machine that passes.
+    """
+    if not errors:
+        raise ValueError("errors is empty: pass the dict returned by check_gradients")
+    width = max(len(str(name)) for name in errors)
+    return "\n".join(
+        f"{name!s:<{width}}  relative error {'<' if err < bar else '>='} {bar:.0e}: "
+        f"{'PASS' if err < bar else 'FAIL'}" for name, err in errors.items())
