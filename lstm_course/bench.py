@@ -162,23 +162,34 @@ def measure_in_subprocess(side: str, shape, repeat: int = 9, warmup: int = 3) ->
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def compare_numpy_torch(shapes=SHAPES, repeat: int = 9, warmup: int = 3) -> list[dict]:
+def compare_numpy_torch(shapes=SHAPES, repeat: int = 9, warmup: int = 3,
+                        rounds: int = 3) -> list[dict]:
     """NumPy LSTM against nn.LSTM, forward + backward, each side in its own process.
 
-    Returns one row per shape: both medians (seconds), ``ratio`` (NumPy / PyTorch), each
-    side's GFLOP/s (:func:`training_flops` over the median) and that as a fraction of
-    the machine's sgemm rate (the faster of NumPy's and PyTorch's 2048^3 products).
+    Each shape is measured in ``rounds`` rounds, NumPy then PyTorch, a fresh process each
+    time: a shared machine's speed drifts by tens of percent over minutes, so one pair of
+    processes can mislead. Returns one row per shape: each side's median over the rounds
+    of its per-process medians (ms), ``ratio`` (NumPy / PyTorch) and ``ratio_range`` (the
+    lowest and highest ratio of a single round), each side's GFLOP/s
+    (:func:`training_flops` over its median) and that as a fraction of the machine's
+    sgemm rate (the fastest 2048^3 product NumPy or PyTorch reached).
     """
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
     rows = []
     for shape in shapes:
-        sides = {side: measure_in_subprocess(side, shape, repeat, warmup)
-                 for side in ("numpy", "torch")}
-        sgemm = max(r["sgemm_gflops"] for r in sides.values())
+        runs = [{side: measure_in_subprocess(side, shape, repeat, warmup)
+                 for side in ("numpy", "torch")} for _ in range(rounds)]
+        sgemm = max(r[side]["sgemm_gflops"] for r in runs for side in r)
+        medians = {side: statistics.median(r[side]["median"] for r in runs)
+                   for side in ("numpy", "torch")}
+        per_round = [r["numpy"]["median"] / r["torch"]["median"] for r in runs]
         row = {"shape": tuple(shape), "sgemm_gflops": sgemm,
-               "ratio": sides["numpy"]["median"] / sides["torch"]["median"]}
-        for side, r in sides.items():
-            gflops = training_flops(*shape) / r["median"] / 1e9
-            row.update({f"{side}_ms": 1e3 * r["median"], f"{side}_gflops": gflops,
+               "ratio": medians["numpy"] / medians["torch"],
+               "ratio_range": (min(per_round), max(per_round))}
+        for side, median in medians.items():
+            gflops = training_flops(*shape) / median / 1e9
+            row.update({f"{side}_ms": 1e3 * median, f"{side}_gflops": gflops,
                         f"{side}_of_sgemm": gflops / sgemm})
         rows.append(row)
     return rows
@@ -187,10 +198,12 @@ def compare_numpy_torch(shapes=SHAPES, repeat: int = 9, warmup: int = 3) -> list
 def format_comparison(rows: list[dict]) -> str:
     """The rows of :func:`compare_numpy_torch` as a plain-text table."""
     lines = [f"{'(T, B, D, H)':<20} {'NumPy ms':>9} {'torch ms':>9} {'ratio':>6} "
-             f"{'NumPy GFLOP/s':>14} {'torch GFLOP/s':>14}"]
+             f"{'(per round)':>12} {'NumPy GFLOP/s':>14} {'torch GFLOP/s':>14}"]
     for r in rows:
+        low, high = r["ratio_range"]
         lines.append(f"{str(r['shape']):<20} {r['numpy_ms']:>9.2f} {r['torch_ms']:>9.2f} "
-                     f"{r['ratio']:>6.2f} {r['numpy_gflops']:>7.0f} ({r['numpy_of_sgemm']:>3.0%})"
+                     f"{r['ratio']:>6.2f} {f'{low:.2f}-{high:.2f}':>12} "
+                     f"{r['numpy_gflops']:>7.0f} ({r['numpy_of_sgemm']:>3.0%})"
                      f" {r['torch_gflops']:>7.0f} ({r['torch_of_sgemm']:>3.0%})")
     sgemm = max(r["sgemm_gflops"] for r in rows)
     lines.append(f"percentages: of the machine's measured sgemm rate, {sgemm:.0f} GFLOP/s")
@@ -239,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
                         help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=9, help="timed runs (default 9)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs (default 3)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="fresh process pairs per shape (default 3)")
     args = parser.parse_args(argv)
     if args.worker:
         side, *shape = args.worker
@@ -247,9 +262,11 @@ def main(argv: list[str] | None = None) -> None:
     torch_layers_table()
     print()
     print(f"NumPy LSTM (lstm_course.scratch) against torch.nn.LSTM, float32, forward + "
-          f"backward including dx; each side in its own process, median of {args.repeat} "
-          f"after {args.warmup} warm-ups, {torch.get_num_threads()} threads")
-    print(format_comparison(compare_numpy_torch(SHAPES, args.repeat, args.warmup)))
+          f"backward including dx; {args.rounds} rounds of one fresh process per side, "
+          f"each the median of {args.repeat} after {args.warmup} warm-ups, "
+          f"{torch.get_num_threads()} threads")
+    print(format_comparison(compare_numpy_torch(SHAPES, args.repeat, args.warmup,
+                                                args.rounds)))
 
 
 def torch_layers_table() -> None:

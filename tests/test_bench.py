@@ -148,6 +148,11 @@ def test_measure_fields(side):
     assert r["sgemm_gflops"] > 0 and r["threads"] >= 1
 
 
+def test_compare_needs_a_round():
+    with pytest.raises(ValueError, match="rounds"):
+        compare_numpy_torch([(2, 2, 3, 4)], rounds=0)
+
+
 def test_unknown_side_is_rejected():
     with pytest.raises(ValueError, match="unknown side"):
         measure("jax", *TINY.values())
@@ -156,10 +161,12 @@ def test_unknown_side_is_rejected():
 
 
 def test_compare_runs_each_side_in_a_subprocess_and_formats():
-    rows = compare_numpy_torch([(2, 2, 3, 4)], repeat=1, warmup=0)
+    rows = compare_numpy_torch([(2, 2, 3, 4)], repeat=1, warmup=0, rounds=2)
     (row,) = rows
     assert row["shape"] == (2, 2, 3, 4)
     assert row["ratio"] == pytest.approx(row["numpy_ms"] / row["torch_ms"])
+    low, high = row["ratio_range"]
+    assert 0 < low <= high
     flops = training_flops(2, 2, 3, 4)
     assert row["numpy_gflops"] == pytest.approx(flops / row["numpy_ms"] / 1e6)
     assert row["torch_of_sgemm"] == pytest.approx(row["torch_gflops"] / row["sgemm_gflops"])
