@@ -73,8 +73,8 @@ def lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weight_hh: Te
     # Hoisted out of the loop: the input projection does not depend on h, so all T steps
     # are one (T*B, D) @ (D, 4H) product instead of T small ones. Then unbind, not
     # x_proj[t] in the loop: the backward of each x_proj[t] is a zero (T, B, 4H) tensor
-    # with one step filled in, T of them added up (3x slower overall at T = 80);
-    # unbind's backward stacks the T steps' gradients once.
+    # with one step filled in, T of them added up, work that grows as T^2 (chapter 5
+    # measures it); unbind's backward stacks the T steps' gradients once.
     x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, -1).unbind(0)
     outputs = [h] * T  # placeholders, each overwritten below
     for t in reversed(range(T)) if reverse else range(T):
