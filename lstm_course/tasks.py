@@ -44,7 +44,82 @@ def adding_problem(num_sequences: int, length: int, generator: torch.Generator |
 ADDING_BASELINE_MSE = 1.0 / 6.0
 
 
-class SequenceRegressor(torch.nn.Module):
+def remember_first(num_sequences: int, length: int, num_symbols: int,
+                   generator: torch.Generator | None = None, num_distractors: int = 4):
+    """A memory task: name the symbol seen at the first step, after ``length - 1`` distractors.
+
+    Step 0 shows one of ``num_symbols`` signal symbols; every later step shows one of
+    ``num_distractors`` other symbols, drawn uniformly and independently (the noisy
+    variant of task 2 in Hochreiter & Schmidhuber, 1997). All are one-hot over
+    ``num_symbols + num_distractors`` positions. The target, read at the end, is the
+    signal symbol, so the only way to beat chance (``1 / num_symbols``) is to store it
+    and hold it, untouched by the distractors, for ``length - 1`` steps.
+
+    Args:
+        num_sequences: N, how many sequences.
+        length: T >= 1, steps per sequence.
+        num_symbols: K >= 2, signal symbols (and classes), one-hot positions 0..K-1.
+        generator: a seeded ``torch.Generator`` for reproducible draws.
+        num_distractors: M >= 1, distractor symbols, one-hot positions K..K+M-1.
+
+    Returns:
+        ``(x, y)``: one-hot inputs of shape (N, T, K + M) and class indices (N,) in 0..K-1.
+    """
+    if num_sequences < 1:
+        raise ValueError(f"num_sequences must be >= 1, got {num_sequences}")
+    if length < 1:
+        raise ValueError(f"length must be >= 1, got {length}")
+    if num_symbols < 2:
+        raise ValueError(f"num_symbols must be >= 2 (one symbol is no task), got {num_symbols}")
+    if num_distractors < 1:
+        raise ValueError(f"num_distractors must be >= 1, got {num_distractors}")
+    first = torch.randint(0, num_symbols, (num_sequences, 1), generator=generator)
+    later = torch.randint(num_symbols, num_symbols + num_distractors,
+                          (num_sequences, length - 1), generator=generator)
+    x = torch.nn.functional.one_hot(torch.cat([first, later], dim=1),
+                                    num_symbols + num_distractors).float()
+    return x, first[:, 0].clone()
+
+
+def fraction_within(tolerance: float):
+    """A metric for :func:`train_on_stream`: the share of predictions with
+    ``|prediction - target| < tolerance`` (the adding problem's success criterion of
+    Hochreiter & Schmidhuber (1997) uses 0.04)."""
+    if tolerance <= 0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance}")
+
+    def metric(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+        return ((outputs - targets).abs() < tolerance).float().mean().item()
+
+    return metric
+
+
+class _LastStepReadout(torch.nn.Module):
+    """A one-layer ``torch.nn`` RNN, LSTM or GRU and a linear head on its last state."""
+
+    def __init__(self, kind: str, input_size: int, hidden_size: int, out_features: int,
+                 forget_bias: float | None = None):
+        super().__init__()
+        layers = {"RNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
+        if kind not in layers:
+            raise ValueError(f"kind must be one of {sorted(layers)}, got {kind!r}")
+        if forget_bias is not None and kind != "LSTM":
+            raise ValueError("forget_bias only applies to an LSTM")
+        self.kind = kind
+        self.rnn = layers[kind](input_size, hidden_size, batch_first=True)
+        self.head = torch.nn.Linear(hidden_size, out_features)
+        if forget_bias is not None:
+            forget = slice(hidden_size, 2 * hidden_size)  # PyTorch's gate order: i, f, g, o
+            with torch.no_grad():
+                self.rnn.bias_ih_l0[forget] = forget_bias
+                self.rnn.bias_hh_l0[forget] = 0.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        output, _ = self.rnn(x)  # (N, T, H); every sequence has the full length T
+        return self.head(output[:, -1])
+
+
+class SequenceRegressor(_LastStepReadout):
     """A recurrent layer read out at its last step: ``(N, T, D) -> (N,)``.
 
     Args:
@@ -58,24 +133,23 @@ class SequenceRegressor(torch.nn.Module):
 
     def __init__(self, kind: str, input_size: int, hidden_size: int,
                  forget_bias: float | None = None):
-        super().__init__()
-        layers = {"RNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
-        if kind not in layers:
-            raise ValueError(f"kind must be one of {sorted(layers)}, got {kind!r}")
-        if forget_bias is not None and kind != "LSTM":
-            raise ValueError("forget_bias only applies to an LSTM")
-        self.kind = kind
-        self.rnn = layers[kind](input_size, hidden_size, batch_first=True)
-        self.head = torch.nn.Linear(hidden_size, 1)
-        if forget_bias is not None:
-            forget = slice(hidden_size, 2 * hidden_size)  # PyTorch's gate order: i, f, g, o
-            with torch.no_grad():
-                self.rnn.bias_ih_l0[forget] = forget_bias
-                self.rnn.bias_hh_l0[forget] = 0.0
+        super().__init__(kind, input_size, hidden_size, 1, forget_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        output, _ = self.rnn(x)  # (N, T, H); every sequence has the full length T
-        return self.head(output[:, -1]).squeeze(-1)
+        return super().forward(x).squeeze(-1)
+
+
+class SequenceClassifier(_LastStepReadout):
+    """A recurrent layer whose last state gives class logits: ``(N, T, D) -> (N, C)``.
+
+    Same arguments as :class:`SequenceRegressor`, plus ``num_classes`` (C >= 2).
+    """
+
+    def __init__(self, kind: str, input_size: int, hidden_size: int, num_classes: int,
+                 forget_bias: float | None = None):
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        super().__init__(kind, input_size, hidden_size, num_classes, forget_bias)
 
 
 class FreshBatches:
@@ -95,22 +169,36 @@ class FreshBatches:
 
 def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int = 64,
                     lr: float = 3e-3, clip_grad_norm: float | None = 1.0,
-                    num_val: int = 1000, seed: int = 0, progress: bool = True) -> dict:
-    """Train a regressor with Adam on fresh synthetic batches; report the validation MSE.
+                    num_val: int = 1000, seed: int = 0, progress: bool = True,
+                    loss_fn=torch.nn.functional.mse_loss, metrics: dict | None = None,
+                    decay_lr: bool = False) -> dict:
+    """Train a model with Adam on fresh synthetic batches; report its validation loss.
 
     One pass of :func:`lstm_course.train.fit` over ``steps`` new batches, recording the
     loss of every step (a synthetic task has no epochs worth the name).
 
     Args:
-        model: maps (N, T, D) inputs to (N,) predictions.
+        model: maps (N, T, D) inputs to outputs that ``loss_fn`` compares with targets:
+            (N,) predictions for the default mean squared error, (N, C) logits for
+            ``torch.nn.functional.cross_entropy``.
         sample: ``sample(n, generator) -> (x, y)``, e.g.
             ``lambda n, g: adding_problem(n, 50, g)``.
         steps: number of Adam updates, each on a new batch.
+        loss_fn: ``loss_fn(outputs, targets)``, trained on and reported.
+        metrics: ``{"name": metric(outputs, targets)}`` scored on the validation set,
+            e.g. ``{"within_0.04": fraction_within(0.04)}`` or
+            ``{"accuracy": lstm_course.train.accuracy}``.
+        decay_lr: lower the learning rate from ``lr`` to 0 along a half cosine over the
+            steps: large steps to leave the plateau, small ones to settle precisely.
 
     Returns:
-        dict with ``losses`` (training MSE per step), ``val_mse`` (on ``num_val`` held-out
-        sequences drawn first, from the same seed) and ``seconds`` (wall time).
+        dict with ``losses`` (training loss per step), ``val_mse`` (for the default
+        ``loss_fn``; in general the validation loss, also under ``val_loss``), one
+        ``val_<name>`` per metric (all on ``num_val`` held-out sequences drawn first, from
+        the same seed) and ``seconds`` (wall time).
     """
+    import math
+
     from lstm_course.train import evaluate, fit
 
     if steps < 1 or batch_size < 1:
@@ -118,15 +206,21 @@ def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int 
     generator = torch.Generator().manual_seed(seed)
     validation = [sample(num_val, generator)]
     losses = []
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
 
     def step(model, x, y):
-        loss = torch.nn.functional.mse_loss(model(x), y)
+        if decay_lr:  # set per step: fit's scheduler hook is stepped once per epoch
+            for group in optimizer.param_groups:
+                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * len(losses) / steps))
+        loss = loss_fn(model(x), y)
         losses.append(loss.item())
         return loss
 
-    history = fit(model, FreshBatches(sample, steps, batch_size, generator),
-                  torch.nn.functional.mse_loss, torch.optim.Adam(model.parameters(), lr=lr),
+    history = fit(model, FreshBatches(sample, steps, batch_size, generator), loss_fn, optimizer,
                   epochs=1, clip_grad_norm=clip_grad_norm, step_fn=step, progress=progress)
-    val_mse = evaluate(model, validation, torch.nn.functional.mse_loss)["loss"]
+    scores = evaluate(model, validation, loss_fn, metrics)
     model.eval()  # handed back ready for inference, as it was scored
-    return {"losses": losses, "val_mse": val_mse, "seconds": history.elapsed}
+    result = {"losses": losses, "val_mse": scores["loss"], "val_loss": scores["loss"],
+              "seconds": history.elapsed}
+    result.update({f"val_{name}": scores[name] for name in metrics or {}})
+    return result

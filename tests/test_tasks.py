@@ -3,10 +3,14 @@ import torch
 
 from lstm_course.tasks import (
     ADDING_BASELINE_MSE,
+    SequenceClassifier,
     SequenceRegressor,
     adding_problem,
+    fraction_within,
+    remember_first,
     train_on_stream,
 )
+from lstm_course.train import accuracy
 
 
 def _gen(seed=0):
@@ -188,3 +192,127 @@ def test_train_on_stream_rejects_bad_sizes(steps, batch_size):
     with pytest.raises(ValueError, match="steps"):
         train_on_stream(model, lambda n, g: adding_problem(n, 4, g), steps=steps,
                         batch_size=batch_size, progress=False)
+
+
+def test_train_on_stream_default_reports_val_loss_as_mse():
+    torch.manual_seed(0)
+    model = SequenceRegressor("RNN", 2, 4)
+    result = train_on_stream(model, lambda n, g: adding_problem(n, 4, g), steps=2,
+                             batch_size=8, num_val=16, progress=False)
+    assert result["val_loss"] == result["val_mse"]
+
+
+def test_train_on_stream_metrics_match_direct_scoring():
+    torch.manual_seed(0)
+    model = SequenceRegressor("LSTM", 2, 8)
+    result = train_on_stream(model, lambda n, g: adding_problem(n, 5, g), steps=20,
+                             batch_size=16, num_val=200, seed=3, progress=False,
+                             metrics={"within": fraction_within(0.3)})
+    x_val, y_val = adding_problem(200, 5, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = ((model(x_val) - y_val).abs() < 0.3).float().mean().item()
+    assert result["val_within"] == pytest.approx(expected, abs=1e-6)
+    assert 0.0 <= result["val_within"] <= 1.0
+
+
+def test_train_on_stream_decay_lr_changes_only_later_steps():
+    def run(decay):
+        torch.manual_seed(0)
+        model = SequenceRegressor("GRU", 2, 4)
+        return train_on_stream(model, lambda n, g: adding_problem(n, 4, g), steps=5,
+                               batch_size=8, num_val=8, lr=0.05, decay_lr=decay,
+                               progress=False)["losses"]
+
+    plain, decayed = run(False), run(True)
+    assert plain[:2] == decayed[:2]  # cosine starts at the full rate: the first update agrees
+    assert plain[2:] != decayed[2:]
+
+
+def test_train_on_stream_classifier_learns_short_memory():
+    torch.manual_seed(0)
+    model = SequenceClassifier("LSTM", 6, 16, 4)
+    result = train_on_stream(model, lambda n, g: remember_first(n, 3, 4, g, 2), steps=300,
+                             lr=1e-2, num_val=500, progress=False,
+                             loss_fn=torch.nn.functional.cross_entropy,
+                             metrics={"accuracy": accuracy})
+    assert result["val_accuracy"] > 0.95  # chance is 0.25
+    assert result["val_loss"] < 0.2
+
+
+# --- remember_first -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "length", "k", "m"), [(1, 1, 2, 1), (5, 4, 3, 2), (20, 30, 8, 4)])
+def test_remember_first_structure(n, length, k, m):
+    x, y = remember_first(n, length, k, _gen(n), num_distractors=m)
+    assert x.shape == (n, length, k + m)
+    assert y.shape == (n,)
+    assert y.dtype == torch.long
+    assert torch.all((x == 0) | (x == 1))
+    assert torch.equal(x.sum(dim=-1), torch.ones(n, length))  # exactly one symbol per step
+    assert torch.equal(y, x[:, 0].argmax(dim=-1))
+    assert torch.all((y >= 0) & (y < k))
+    # Only the first step shows a signal symbol; every later one a distractor.
+    assert torch.all(x[:, 0, k:] == 0)
+    assert torch.all(x[:, 1:, :k] == 0)
+
+
+def test_remember_first_uniform_symbols_and_reproducible():
+    x, y = remember_first(8000, 5, 4, _gen(0), num_distractors=3)
+    shares = torch.bincount(y, minlength=4).float() / 8000
+    assert torch.allclose(shares, torch.full((4,), 0.25), atol=0.02)
+    later = x[:, 1:, 4:].sum(dim=(0, 1)) / (8000 * 4)
+    assert torch.allclose(later, torch.full((3,), 1 / 3), atol=0.02)
+    x2, y2 = remember_first(8000, 5, 4, _gen(0), num_distractors=3)
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    x3, _ = remember_first(8000, 5, 4, _gen(1), num_distractors=3)
+    assert not torch.equal(x, x3)
+
+
+@pytest.mark.parametrize(("n", "length", "k", "m", "match"),
+                         [(0, 5, 3, 2, "num_sequences"), (3, 0, 3, 2, "length"),
+                          (3, 5, 1, 2, "num_symbols"), (3, 5, 3, 0, "num_distractors")])
+def test_remember_first_rejects_bad_sizes(n, length, k, m, match):
+    with pytest.raises(ValueError, match=match):
+        remember_first(n, length, k, num_distractors=m)
+
+
+# --- fraction_within ------------------------------------------------------------------
+
+
+def test_fraction_within():
+    metric = fraction_within(0.04)
+    out = torch.tensor([1.0, 1.03, 0.95, 2.0])
+    target = torch.tensor([1.0, 1.0, 1.0, 1.0])
+    assert metric(out, target) == pytest.approx(0.5)  # 0 and 0.03 count; 0.05 and 1 do not
+
+
+@pytest.mark.parametrize("tolerance", [0.0, -0.1])
+def test_fraction_within_rejects_nonpositive(tolerance):
+    with pytest.raises(ValueError, match="tolerance"):
+        fraction_within(tolerance)
+
+
+# --- SequenceClassifier ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_sequence_classifier_shapes_and_last_step(kind):
+    torch.manual_seed(0)
+    model = SequenceClassifier(kind, 9, 6, 5)
+    x, _ = remember_first(3, 7, 5, _gen())
+    logits = model(x)
+    assert logits.shape == (3, 5)
+    output, _ = model.rnn(x)
+    torch.testing.assert_close(logits, model.head(output[:, -1]))
+
+
+def test_sequence_classifier_forget_bias_and_errors():
+    model = SequenceClassifier("LSTM", 3, 4, 3, forget_bias=2.0)
+    assert torch.equal(model.rnn.bias_ih_l0.detach()[4:8], torch.full((4,), 2.0))
+    with pytest.raises(ValueError, match="num_classes"):
+        SequenceClassifier("LSTM", 3, 4, 1)
+    with pytest.raises(ValueError, match="forget_bias"):
+        SequenceClassifier("GRU", 3, 4, 3, forget_bias=1.0)
+    with pytest.raises(ValueError, match="kind"):
+        SequenceClassifier("MLP", 3, 4, 3)
