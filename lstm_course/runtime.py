@@ -137,8 +137,17 @@ class Runtime:
         )
 
 
-def setup(seed: int = 0, device: str | None = None, quiet: bool = False) -> Runtime:
-    """Seed everything, pick the device, set plot defaults and print one banner line."""
+def setup(seed: int = 0, device: str | None = None, quiet: bool = False,
+          threads: int | None = None) -> Runtime:
+    """Seed everything, pick the device, set plot defaults and print one banner line.
+
+    ``threads`` sets PyTorch's CPU thread count first (None keeps the default), so the
+    banner reports the count the notebook really runs with.
+    """
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+        torch.set_num_threads(threads)
     seed_everything(seed)
     set_plot_defaults()
     runtime = Runtime(mode=mode(), device=get_device(device), seed=seed,

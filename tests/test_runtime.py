@@ -279,3 +279,21 @@ def test_runtime_is_frozen():
         rt.mode = "fast"  # type: ignore[misc]
     assert "threads: 1" in rt.banner()
     assert runtime.FAST_ENV == "LSTM_COURSE_FAST"
+
+
+def test_setup_threads_sets_and_reports_the_count(capsys, restore_rcparams, no_accelerators):
+    before = torch.get_num_threads()
+    try:
+        rt = setup(quiet=False, threads=1)
+        assert torch.get_num_threads() == 1 and rt.threads == 1
+        assert capsys.readouterr().out.rstrip().endswith("threads: 1")
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [0, -2, 1.5, True, "2"])
+def test_setup_rejects_bad_thread_counts(threads, restore_rcparams):
+    before = torch.get_num_threads()
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        setup(quiet=True, threads=threads)
+    assert torch.get_num_threads() == before
