@@ -25,30 +25,49 @@ import torch
 SHAPES = [(80, 32, 128, 128), (35, 32, 256, 256), (100, 64, 256, 256)]
 
 
+def _sync():
+    # CUDA work is asynchronous: wait for it, so that a time is the work's, not the launch's.
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def _summary(times: list[float]) -> dict:
+    return {"median": statistics.median(times), "min": min(times), "max": max(times),
+            "times": times}
+
+
 def time_it(fn: Callable[[], object], repeat: int = 10, warmup: int = 3) -> dict:
     """Median wall time of ``fn()`` over ``repeat`` runs after ``warmup`` runs.
 
     Returns a dict with ``median``, ``min`` and ``max`` in seconds and the raw ``times``.
     CUDA work is synchronized so that the time is the work's, not the launch's.
     """
+    return time_interleaved({"fn": fn}, repeat, warmup)["fn"]
+
+
+def time_interleaved(fns: dict[str, Callable[[], object]], repeat: int = 10,
+                     warmup: int = 3) -> dict[str, dict]:
+    """Time several functions side by side: each round runs every one of them once.
+
+    Interleaving exposes every function to the same background load, so their ratios
+    hold even on a busy machine. Returns, per name, what :func:`time_it` returns.
+    """
     if repeat < 1 or warmup < 0:
         raise ValueError(f"need repeat >= 1 and warmup >= 0, got {repeat} and {warmup}")
-
-    def sync():
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-
+    if not fns:
+        raise ValueError("fns is empty: pass a dict of name -> function to time")
     for _ in range(warmup):
-        fn()
-    sync()
-    times = []
+        for fn in fns.values():
+            fn()
+    _sync()
+    times = {name: [] for name in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return {"median": statistics.median(times), "min": min(times), "max": max(times),
-            "times": times}
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            _sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: _summary(ts) for name, ts in times.items()}
 
 
 def recurrent_training_step(kind: str, T: int = 80, B: int = 32, D: int = 128, H: int = 128,

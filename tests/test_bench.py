@@ -13,6 +13,7 @@ from lstm_course.bench import (
     numpy_time_breakdown,
     recurrent_training_step,
     sgemm_gflops,
+    time_interleaved,
     time_it,
     torch_lstm_step,
     training_flops,
@@ -53,6 +54,22 @@ def test_time_it_rejects_bad_counts(repeat, warmup):
     with pytest.raises(ValueError, match="repeat"):
         time_it(lambda: calls.append(1), repeat=repeat, warmup=warmup)
     assert calls == []
+
+
+def test_time_interleaved_runs_in_rounds():
+    order = []
+    result = time_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
+                              repeat=3, warmup=1)
+    assert order == ["a", "b"] * 4  # one warm-up round, then three timed rounds
+    assert set(result) == {"a", "b"}
+    for r in result.values():
+        assert len(r["times"]) == 3 and r["min"] <= r["median"] <= r["max"]
+
+
+@pytest.mark.parametrize(("fns", "repeat", "warmup"), [({}, 3, 1), ({"a": print}, 0, 1)])
+def test_time_interleaved_rejects_bad_input(fns, repeat, warmup):
+    with pytest.raises(ValueError):
+        time_interleaved(fns, repeat=repeat, warmup=warmup)
 
 
 # --- recurrent_training_step ----------------------------------------------------------
