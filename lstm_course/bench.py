@@ -1,10 +1,10 @@
 """Benchmarks measured the way the course reports them: side by side in one run, with
 warm-up, as medians, compared as ratios. ``make bench`` runs :func:`main`.
 
-Two tables: PyTorch's recurrent layers against each other (one process), and the NumPy
-LSTM of ``lstm_course.scratch`` against ``torch.nn.LSTM`` (chapter 4), each side in a
-process of its own so that neither library's thread pools or allocator caches disturb
-the other.
+Two tables: the LSTM implementations of chapter 6 against each other
+(``lstm_course.speed``), and the NumPy LSTM of ``lstm_course.scratch`` against
+``torch.nn.LSTM`` (chapter 4), each side in a process of its own so that neither
+library's thread pools or allocator caches disturb the other.
 """
 
 from __future__ import annotations
@@ -70,41 +70,6 @@ def time_interleaved(fns: dict[str, Callable[[], object]], repeat: int = 10,
     return {name: _summary(ts) for name, ts in times.items()}
 
 
-def recurrent_training_step(kind: str, T: int = 80, B: int = 32, D: int = 128, H: int = 128,
-                            device: str = "cpu") -> Callable[[], None]:
-    """A forward + backward pass of one layer over (T, B, D) inputs, ready to time.
-
-    ``kind`` is ``"nn.RNN"``, ``"nn.LSTM"`` or ``"nn.LSTMCell loop"`` (a Python loop over
-    time, the way many tutorials write it).
-    """
-    torch.manual_seed(0)
-    x = torch.randn(T, B, D, device=device)
-    if kind == "nn.RNN":
-        layer = torch.nn.RNN(D, H).to(device)
-        forward = lambda: layer(x)[0]  # noqa: E731
-    elif kind == "nn.LSTM":
-        layer = torch.nn.LSTM(D, H).to(device)
-        forward = lambda: layer(x)[0]  # noqa: E731
-    elif kind == "nn.LSTMCell loop":
-        layer = torch.nn.LSTMCell(D, H).to(device)
-
-        def forward():
-            h = c = torch.zeros(B, H, device=device)
-            outs = []
-            for x_t in x:
-                h, c = layer(x_t, (h, c))
-                outs.append(h)
-            return torch.stack(outs)
-    else:
-        raise ValueError(f"unknown kind {kind!r}: use nn.RNN, nn.LSTM or nn.LSTMCell loop")
-
-    def step():
-        layer.zero_grad(set_to_none=True)
-        forward().sum().backward()
-
-    return step
-
-
 def training_flops(T: int, B: int, D: int, H: int) -> int:
     """Floating-point operations of one forward + backward pass of an LSTM layer.
 
@@ -136,16 +101,9 @@ def torch_lstm_step(T: int, B: int, D: int, H: int) -> Callable[[], None]:
 
     The input requires a gradient because ``scratch.lstm_backward`` always returns dx.
     """
-    torch.manual_seed(0)
-    layer = torch.nn.LSTM(D, H)
-    x = torch.randn(T, B, D, requires_grad=True)
+    from lstm_course.speed import torch_step  # speed builds on this module
 
-    def step():
-        layer.zero_grad(set_to_none=True)
-        x.grad = None
-        layer(x)[0].sum().backward()
-
-    return step
+    return torch_step("nn.LSTM", T, B, D, H)
 
 
 def sgemm_gflops(side: str, n: int = 2048, repeat: int = 5) -> float:
@@ -278,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         side, *shape = args.worker
         print(json.dumps(measure(side, *map(int, shape), args.repeat, args.warmup)))
         return
-    torch_layers_table()
+    speed_tables(args.repeat, args.warmup)
     print()
     print(f"NumPy LSTM (lstm_course.scratch) against torch.nn.LSTM, float32, forward + "
           f"backward including dx; {args.rounds} rounds of one fresh process per side, "
@@ -288,21 +246,23 @@ def main(argv: list[str] | None = None) -> None:
                                                 args.rounds)))
 
 
-def torch_layers_table() -> None:
-    """nn.LSTM against a Python loop of nn.LSTMCell and nn.RNN, in this process."""
+def speed_tables(repeat: int = 9, warmup: int = 3) -> None:
+    """Chapter 6's table at (T, B, D, H) = (80, 32, 128, 128), and packed against padded."""
+    from lstm_course import speed
     from lstm_course.runtime import get_device
 
-    device = str(get_device())
-    shape = dict(T=80, B=32, D=128, H=128)
-    print(f"forward+backward of one layer, (T, B, D, H) = {tuple(shape.values())}, "
-          f"device {device}, {torch.get_num_threads()} threads; median of 10 after 3 warm-ups")
-    results = {}
-    for kind in ("nn.LSTM", "nn.LSTMCell loop", "nn.RNN"):
-        results[kind] = time_it(recurrent_training_step(kind, device=device, **shape))
-    reference = results["nn.LSTM"]["median"]
-    print(f"{'implementation':<20} {'median ms':>10} {'vs nn.LSTM':>11}")
-    for kind, r in results.items():
-        print(f"{kind:<20} {1e3 * r['median']:>10.2f} {r['median'] / reference:>10.2f}x")
+    device = get_device()
+    shape = (80, 32, 128, 128)
+    limits = speed.ceilings(device)
+    row = speed.measure_point(*shape, speed.available(device), device, repeat, warmup)
+    print(f"forward + backward of one LSTM layer, float32, dx included, (T, B, D, H) = "
+          f"{shape}, device {device}, {torch.get_num_threads()} threads; medians of "
+          f"{repeat} after {warmup} warm-ups, interleaved")
+    print(speed.format_point(row, shape, limits))
+    packed = speed.packed_vs_padded(*shape, device=device, repeat=repeat, warmup=warmup)
+    print(f"\nnn.LSTM on lengths uniform in [T/4, T] ({packed['real fraction']:.0%} real "
+          f"steps): padded {1e3 * packed['padded']:.2f} ms, packed "
+          f"{1e3 * packed['packed']:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
+from lstm_course.fused import lstm_loop
+
 
 def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor) -> tuple[Tensor, Tensor]:
     """One LSTM step, given the step's input projection.
@@ -50,7 +52,8 @@ def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor) -> tuple[
 
 def lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weight_hh: Tensor,
                bias: Tensor | None = None, reverse: bool = False,
-               mask: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+               mask: Tensor | None = None, handwritten_backward: bool = False
+               ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One layer in one direction over a whole sequence.
 
     Args:
@@ -63,6 +66,9 @@ def lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weight_hh: Te
             sequences of different lengths). At the other steps the state passes through
             unchanged, so each sequence's final state is the one at its own last step,
             and in reverse each sequence starts from (h, c) at its own last step.
+        handwritten_backward: run the time loop as ``fused.lstm_loop``, whose backward
+            pass is written by hand instead of recorded by autograd (chapter 6: same
+            numbers, less bookkeeping). Ignored when ``mask`` is given.
 
     Returns:
         ``(output, (h, c))``: output (T, B, H) holds the state h after each step, in input
@@ -75,7 +81,14 @@ def lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weight_hh: Te
     # x_proj[t] in the loop: the backward of each x_proj[t] is a zero (T, B, 4H) tensor
     # with one step filled in, T of them added up, work that grows as T^2 (chapter 5
     # measures it); unbind's backward stacks the T steps' gradients once.
-    x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, -1).unbind(0)
+    x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, -1)
+    if handwritten_backward and mask is None:
+        if reverse:
+            hs, h, c = lstm_loop(x_proj.flip(0), h, c, weight_hh)
+            return hs.flip(0), (h, c)
+        hs, h, c = lstm_loop(x_proj, h, c, weight_hh)
+        return hs, (h, c)
+    x_proj = x_proj.unbind(0)
     outputs = [h] * T  # placeholders, each overwritten below
     for t in reversed(range(T)) if reverse else range(T):
         h_new, c_new = lstm_cell(x_proj[t], h, c, weight_hh)
@@ -113,6 +126,10 @@ class LSTM(nn.Module):
             concatenate its outputs after the forward ones.
         proj_size: only 0 (no projection) is supported.
         device, dtype: where and in what dtype to create the parameters.
+        handwritten_backward: not in ``nn.LSTM``: run each layer's time loop with the
+            backward pass written by hand (``lstm_course.fused``) instead of recorded
+            by autograd; same results, faster on the CPU (chapter 6). PackedSequence
+            input always takes the autograd path.
 
     Parameters, in ``nn.LSTM``'s order, for layer k with suffix "" (forward) or
     "_reverse" (backward direction): ``weight_ih_l{k}{suffix}`` (4H, D for k = 0, else
@@ -122,7 +139,8 @@ class LSTM(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None):
+                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None,
+                 *, handwritten_backward: bool = False):
         super().__init__()
         if proj_size != 0:
             raise NotImplementedError(f"proj_size={proj_size!r} is not supported: this LSTM "
@@ -138,6 +156,7 @@ class LSTM(nn.Module):
         self.batch_first = _check_bool("batch_first", batch_first)
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
+        self.handwritten_backward = _check_bool("handwritten_backward", handwritten_backward)
         self.proj_size = 0
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"dropout={dropout} has no effect with num_layers=1: dropout acts "
@@ -174,7 +193,8 @@ class LSTM(nn.Module):
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
-                              ("dropout", 0.0), ("bidirectional", False)):
+                              ("dropout", 0.0), ("bidirectional", False),
+                              ("handwritten_backward", False)):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s
@@ -223,7 +243,8 @@ class LSTM(nn.Module):
                     bias = (getattr(self, f"bias_ih_l{layer}{suffix}")
                             + getattr(self, f"bias_hh_l{layer}{suffix}"))
                 out, (h, c) = lstm_layer(x, h_0[k], c_0[k], weight_ih, weight_hh, bias,
-                                         reverse=direction == 1, mask=mask)
+                                         reverse=direction == 1, mask=mask,
+                                         handwritten_backward=self.handwritten_backward)
                 outputs.append(out)
                 h_n.append(h)
                 c_n.append(c)

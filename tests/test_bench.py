@@ -2,7 +2,6 @@ import inspect
 import statistics
 
 import pytest
-import torch
 
 from lstm_course.bench import (
     compare_numpy_torch,
@@ -11,7 +10,6 @@ from lstm_course.bench import (
     measure,
     numpy_lstm_step,
     numpy_time_breakdown,
-    recurrent_training_step,
     sgemm_gflops,
     time_interleaved,
     time_it,
@@ -19,7 +17,6 @@ from lstm_course.bench import (
     training_flops,
 )
 
-KINDS = ["nn.RNN", "nn.LSTM", "nn.LSTMCell loop"]
 TINY = dict(T=3, B=2, D=4, H=5)
 
 
@@ -70,68 +67,6 @@ def test_time_interleaved_runs_in_rounds():
 def test_time_interleaved_rejects_bad_input(fns, repeat, warmup):
     with pytest.raises(ValueError):
         time_interleaved(fns, repeat=repeat, warmup=warmup)
-
-
-# --- recurrent_training_step ----------------------------------------------------------
-
-
-def _layer(step):
-    return inspect.getclosurevars(step).nonlocals["layer"]
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_recurrent_training_step_runs(kind):
-    step = recurrent_training_step(kind, **TINY)
-    assert callable(step)
-    assert step() is None
-    assert step() is None  # callable again: gradients are reset, not accumulated twice
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_recurrent_training_step_fills_gradients(kind):
-    step = recurrent_training_step(kind, **TINY)
-    layer = _layer(step)
-    assert all(p.grad is None for p in layer.parameters())
-    step()
-    first = [p.grad.clone() for p in layer.parameters()]
-    assert all(torch.isfinite(g).all() and g.abs().sum() > 0 for g in first)
-    step()
-    # zero_grad each time: the second call gives the same gradients, not twice them.
-    for g, p in zip(first, layer.parameters(), strict=True):
-        torch.testing.assert_close(p.grad, g)
-
-
-def test_recurrent_training_step_layer_types():
-    assert isinstance(_layer(recurrent_training_step("nn.RNN", **TINY)), torch.nn.RNN)
-    assert isinstance(_layer(recurrent_training_step("nn.LSTM", **TINY)), torch.nn.LSTM)
-    assert isinstance(_layer(recurrent_training_step("nn.LSTMCell loop", **TINY)),
-                      torch.nn.LSTMCell)
-
-
-def test_recurrent_training_step_lstm_loop_matches_layer():
-    # Same seed, same weights layout: the loop and nn.LSTM compute the same gradients
-    # once the cell's weights are copied over.
-    loop = recurrent_training_step("nn.LSTMCell loop", **TINY)
-    fused = recurrent_training_step("nn.LSTM", **TINY)
-    cell, lstm = _layer(loop), _layer(fused)
-    with torch.no_grad():
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(cell, name).copy_(getattr(lstm, f"{name}_l0"))
-    loop()
-    fused()
-    torch.testing.assert_close(cell.weight_ih.grad, lstm.weight_ih_l0.grad)
-    torch.testing.assert_close(cell.bias_hh.grad, lstm.bias_hh_l0.grad)
-
-
-def test_recurrent_training_step_with_time_it():
-    result = time_it(recurrent_training_step("nn.RNN", **TINY), repeat=2, warmup=1)
-    assert len(result["times"]) == 2
-
-
-@pytest.mark.parametrize("kind", ["LSTM", "nn.GRU", ""])
-def test_recurrent_training_step_unknown_kind(kind):
-    with pytest.raises(ValueError, match="unknown kind"):
-        recurrent_training_step(kind, **TINY)
 
 
 # --- NumPy against PyTorch ------------------------------------------------------------

@@ -13,10 +13,11 @@ F64 = torch.float64
 FLAGS = list(itertools.product([1, 2, 3], [False, True], [False, True], [False, True]))
 
 
-def _pair(seed, dtype=F64, **kw):
+def _pair(seed, dtype=F64, handwritten_backward=False, **kw):
     """nn.LSTM and ours with the same parameters; odd seeds copy ours into nn.LSTM."""
     torch.manual_seed(seed)
-    ref, ours = nn.LSTM(dtype=dtype, **kw), LSTM(dtype=dtype, **kw)
+    ref = nn.LSTM(dtype=dtype, **kw)
+    ours = LSTM(dtype=dtype, handwritten_backward=handwritten_backward, **kw)
     if seed % 2:
         ref.load_state_dict(ours.state_dict())
     else:
@@ -45,14 +46,17 @@ def _assert_same(ref, ours, tol):
         torch.testing.assert_close(ours[k], ref[k], atol=tol, rtol=tol, msg=k)
 
 
+@pytest.mark.parametrize("handwritten_backward", [False, True])
 @pytest.mark.parametrize("num_layers, bidirectional, batch_first, bias", FLAGS)
-def test_drop_in_parity_forward_and_gradients(num_layers, bidirectional, batch_first, bias):
+def test_drop_in_parity_forward_and_gradients(num_layers, bidirectional, batch_first, bias,
+                                              handwritten_backward):
     seed = FLAGS.index((num_layers, bidirectional, batch_first, bias))
     rng = random.Random(seed)
     T, B = rng.choice([1, 2, 5]), rng.choice([1, 3])
     D, H = rng.randint(1, 4), rng.randint(1, 5)
     ref, ours = _pair(seed, input_size=D, hidden_size=H, num_layers=num_layers,
-                      bidirectional=bidirectional, batch_first=batch_first, bias=bias)
+                      bidirectional=bidirectional, batch_first=batch_first, bias=bias,
+                      handwritten_backward=handwritten_backward)
     x = torch.randn((B, T, D) if batch_first else (T, B, D), dtype=F64)
     n = num_layers * (2 if bidirectional else 1)
     hx = None if seed % 3 == 0 else (torch.randn(n, B, H, dtype=F64),

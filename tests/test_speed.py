@@ -1,0 +1,111 @@
+import inspect
+
+import pytest
+import torch
+
+from lstm_course import speed
+from lstm_course.bench import training_flops
+
+TINY = (3, 2, 4, 5)
+TORCH_NAMES = [n for n in speed.IMPLEMENTATIONS if n != "NumPy (scratch)"]
+
+
+def _closure(step, name):
+    return inspect.getclosurevars(step).nonlocals[name]
+
+
+@pytest.mark.parametrize("name", TORCH_NAMES)
+def test_torch_step_fills_gradients_and_resets_them(name):
+    step = speed.torch_step(name, *TINY)
+    layer, x = _closure(step, "layer"), _closure(step, "x")
+    assert step() is None
+    first = [p.grad.clone() for p in layer.parameters()] + [x.grad.clone()]
+    assert all(torch.isfinite(g).all() and g.abs().sum() > 0 for g in first)
+    step()  # zero_grad each time: the same gradients again, not twice them
+    for g, p in zip(first, [*layer.parameters(), x], strict=True):
+        torch.testing.assert_close(p.grad, g)
+
+
+def test_every_implementation_computes_the_same_input_gradient():
+    # Same seed, and every layer draws its weights uniformly in the same order: the same
+    # weights, so the same dx everywhere (float32 tolerance).
+    grads = {}
+    for name in TORCH_NAMES:
+        step = speed.torch_step(name, *TINY)
+        step()
+        grads[name] = _closure(step, "x").grad
+    for name, g in grads.items():
+        torch.testing.assert_close(g, grads["nn.LSTM"], atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_onednn_flag_is_restored():
+    before = torch.backends.mkldnn.enabled
+    speed.torch_step("nn.LSTM, oneDNN off", *TINY)()
+    assert torch.backends.mkldnn.enabled == before
+
+
+def test_unknown_implementation():
+    with pytest.raises(ValueError, match="unknown implementation 'LSTM'"):
+        speed.torch_step("LSTM", *TINY)
+
+
+def test_available():
+    assert speed.available("cpu") == list(speed.IMPLEMENTATIONS)
+    assert "module, torch.compile" not in speed.available("cpu", compile=False)
+
+
+def test_training_bytes_and_floors():
+    T, B, D, H = 10, 4, 3, 5
+    assert speed.training_bytes(T, B, D, H) == 4 * (22 * T * B * H + 2 * T * B * D)
+    floor = speed.floor_ms(T, B, D, H, {"sgemm_gflops": 100.0, "bandwidth_gbs": 10.0})
+    assert floor["compute"] == pytest.approx(1e3 * training_flops(T, B, D, H) / 100e9)
+    assert floor["memory"] == pytest.approx(1e3 * speed.training_bytes(T, B, D, H) / 10e9)
+
+
+def test_ceilings_are_positive():
+    assert speed.memory_bandwidth_gbs(n=1 << 16) > 0
+    limits = speed.ceilings()
+    assert set(limits) == {"sgemm_gflops", "bandwidth_gbs"}
+    assert all(v > 0 for v in limits.values())
+
+
+def test_measure_point_times_every_implementation():
+    row = speed.measure_point(*TINY, speed.available(), repeat=1, warmup=0)
+    assert set(speed.IMPLEMENTATIONS) | {"compile seconds"} == set(row)
+    assert all(row[n] > 0 for n in speed.IMPLEMENTATIONS)
+
+
+def test_measure_point_survives_a_failing_compiler(monkeypatch):
+    def broken(model, *args, **kwargs):
+        def call(*a, **k):
+            raise RuntimeError("no C++ compiler")
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    row = speed.measure_point(*TINY, ["nn.LSTM", "module, torch.compile"], repeat=1, warmup=0)
+    assert "module, torch.compile" not in row
+    assert row["compile error"] == "RuntimeError: no C++ compiler"
+    assert "failed here, left out" in speed.format_point(row, TINY, speed.ceilings())
+
+
+def test_sweep_rows():
+    rows = speed.sweep([(2, 1, 3, 4), (3, 2, 3, 4)], ["nn.LSTM"], repeat=1, warmup=0,
+                       progress=False)
+    assert [r["shape"] for r in rows] == [(2, 1, 3, 4), (3, 2, 3, 4)]
+    assert all(r["nn.LSTM"] > 0 for r in rows)
+
+
+def test_packed_vs_padded():
+    result = speed.packed_vs_padded(8, 6, 3, 4, repeat=1, warmup=0)
+    assert result["padded"] > 0 and result["packed"] > 0
+    assert 0.25 <= result["real fraction"] <= 1
+
+
+def test_format_point():
+    limits = {"sgemm_gflops": 100.0, "bandwidth_gbs": 10.0}
+    row = {"nn.LSTM": 0.002, "module, autograd": 0.006, "compile seconds": 12.0}
+    text = speed.format_point(row, (80, 32, 128, 128), limits)
+    lines = text.splitlines()
+    assert lines[1].startswith("nn.LSTM") and " 1.00 " in lines[1]
+    assert lines[2].startswith("module, autograd") and " 3.00 " in lines[2]
+    assert "took 12.0 s" in text and "lower bounds" in text
