@@ -123,7 +123,7 @@ def torch_step(name: str, T: int, B: int, D: int, H: int,
 
     def step():
         layer.zero_grad(set_to_none=True)
-        x.grad = None
+        step.x.grad = None
         # Set and restored by hand: mkldnn.flags() would also touch TF32 and warn.
         before = torch.backends.mkldnn.enabled
         torch.backends.mkldnn.enabled = onednn
@@ -132,7 +132,24 @@ def torch_step(name: str, T: int, B: int, D: int, H: int,
         finally:
             torch.backends.mkldnn.enabled = before
 
+    step.x, step.layer = x, layer  # for checks: the input and its gradient, the layer
     return step
+
+
+def input_gradients(names: Iterable[str], T: int, B: int, D: int, H: int,
+                    device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """dx after one pass of each PyTorch implementation in ``names`` (NumPy is skipped).
+
+    Built from the same seed, all of them draw the same weights, so every dx should
+    be the same: the check that they compute the same thing before they are timed.
+    """
+    grads = {}
+    for name in names:
+        if name != "NumPy (scratch)":
+            step = torch_step(name, T, B, D, H, device)
+            step()
+            grads[name] = step.x.grad
+    return grads
 
 
 def available(device: str | torch.device = "cpu", compile: bool = True) -> list[str]:
