@@ -1,4 +1,5 @@
-"""An LSTM from scratch as a ``torch.nn.Module``: a drop-in for ``torch.nn.LSTM``.
+"""An LSTM and a GRU from scratch as ``torch.nn.Module``s: drop-ins for ``torch.nn.LSTM``
+and ``torch.nn.GRU``.
 
 Chapter 5 builds it. ``lstm_course.scratch`` did the calculus by hand; here autograd does
 the backward pass, so all that is left is to lay out the forward pass exactly the way
@@ -12,21 +13,21 @@ num_directions = 2 if bidirectional else 1. One step, gate order i, f, g, o:
     c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g)
     h_t = sigmoid(o) * tanh(c_t)
 
+The GRU (Cho et al. 2014, references.bib: cho2014gru) is laid out the same way; see
+``GRU``. Both share everything but the layer's time loop through
+``lstm_course.recurrent_base.RecurrentBase``.
+
 Works on any device, in float32 and float64; PackedSequence input is supported too.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-import warnings
-
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+from torch import Tensor
 
 from lstm_course.fused import lstm_loop
+from lstm_course.recurrent_base import RecurrentBase, _check_bool
 
 
 def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor) -> tuple[Tensor, Tensor]:
@@ -100,19 +101,58 @@ def lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weight_hh: Te
     return torch.stack(outputs), (h, c)
 
 
-def _check_int(name, n, minimum=1):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {n!r}")
-    return int(n)
+def gru_cell(x_proj: Tensor, h: Tensor, weight_hh: Tensor,
+             bias_hh: Tensor | None = None) -> Tensor:
+    """One GRU step, given the step's input projection (gate order r, z, n, as nn.GRU).
+
+    Args:
+        x_proj: x_t W_ih^T + b_ih, shape (B, 3H), computed for all steps at once before
+            the time loop (see ``gru_layer``).
+        h: the state after the previous step, (B, H).
+        weight_hh: (3H, H), the recurrent weights of the three gates stacked by rows.
+        bias_hh: (3H,), or None for no bias.
+
+    Returns:
+        h after this step, (B, H).
+    """
+    # Unlike the LSTM's, b_hh cannot be folded into x_proj: its n part, b_hn, sits inside
+    # the product with r. Passing it to addmm costs nothing extra and keeps nn.GRU's form.
+    h_proj = h @ weight_hh.t() if bias_hh is None else torch.addmm(bias_hh, h, weight_hh.t())
+    H = h.shape[1]
+    # r and z in one sigmoid over their 2H columns, as their pre-activations are adjacent.
+    r, z = torch.sigmoid(x_proj[:, :2 * H] + h_proj[:, :2 * H]).chunk(2, dim=1)
+    n = torch.tanh(x_proj[:, 2 * H:] + r * h_proj[:, 2 * H:])
+    # (1 - z) * n + z * h = n + z * (h - n): lerp does it in one kernel.
+    return torch.lerp(n, h, z)
 
 
-def _check_bool(name, b):
-    if not isinstance(b, bool):
-        raise ValueError(f"{name} must be True or False, got {b!r}")
-    return b
+def gru_layer(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
+              bias_ih: Tensor | None = None, bias_hh: Tensor | None = None,
+              reverse: bool = False, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """One GRU layer in one direction over a whole sequence; mirrors ``lstm_layer``.
+
+    Args:
+        x: the input sequence, (T, B, D).
+        h: the initial state, (B, H).
+        weight_ih: (3H, D); weight_hh: (3H, H); bias_ih, bias_hh: (3H,) or None.
+        reverse, mask: as in ``lstm_layer``.
+
+    Returns:
+        ``(output, h)``: output (T, B, H), the state after each step in input order;
+        h (B, H), the final state.
+    """
+    T, B, D = x.shape
+    # Hoisted and unbound for the same reasons as in lstm_layer.
+    x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias_ih).view(T, B, -1).unbind(0)
+    outputs = [h] * T  # placeholders, each overwritten below
+    for t in reversed(range(T)) if reverse else range(T):
+        h_new = gru_cell(x_proj[t], h, weight_hh, bias_hh)
+        h = h_new if mask is None else torch.where(mask[t], h_new, h)
+        outputs[t] = h
+    return torch.stack(outputs), h
 
 
-class LSTM(nn.Module):
+class LSTM(RecurrentBase):
     """Multi-layer, optionally bidirectional LSTM, a drop-in for ``torch.nn.LSTM``.
 
     Args:
@@ -135,184 +175,83 @@ class LSTM(nn.Module):
     "_reverse" (backward direction): ``weight_ih_l{k}{suffix}`` (4H, D for k = 0, else
     H * num_directions), ``weight_hh_l{k}{suffix}`` (4H, H) and, with bias,
     ``bias_ih_l{k}{suffix}`` and ``bias_hh_l{k}{suffix}`` (4H,); gates stacked i, f, g, o.
+
+    Call it as ``output, (h_n, c_n) = lstm(input, (h_0, c_0))``:
+
+    - input: (T, B, D), or (B, T, D) with ``batch_first``; (T, D) for one unbatched
+      sequence; or a ``PackedSequence`` of sequences of different lengths.
+    - hx: ``(h_0, c_0)``, each (L * num_directions, B, H), or (L * num_directions, H) for
+      unbatched input; zeros when None. Index k = layer * num_directions + direction,
+      direction 1 being the reverse one.
+    - output: (T, B, H * num_directions) (or (B, T, ...) with ``batch_first``, (T, ...)
+      unbatched, packed for packed input) holds the last layer's h_t, forward features
+      first; h_n and c_n have hx's shape and hold every layer's and direction's final
+      state (for packed input, the state at each sequence's own end).
     """
+
+    num_gates = 4
+    state_names = ("h_0", "c_0")
+    reference = "nn.LSTM"
+    _repr_defaults = (*RecurrentBase._repr_defaults, ("handwritten_backward", False))
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None,
                  *, handwritten_backward: bool = False):
-        super().__init__()
         if proj_size != 0:
             raise NotImplementedError(f"proj_size={proj_size!r} is not supported: this LSTM "
                                       "has no projection (proj_size=0); use torch.nn.LSTM "
                                       "for LSTMs with projections")
-        if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Real)
-                or not 0 <= dropout <= 1):
-            raise ValueError(f"dropout must be a probability in [0, 1], got {dropout!r}")
-        self.input_size = _check_int("input_size", input_size)
-        self.hidden_size = _check_int("hidden_size", hidden_size)
-        self.num_layers = _check_int("num_layers", num_layers)
-        self.bias = _check_bool("bias", bias)
-        self.batch_first = _check_bool("batch_first", batch_first)
-        self.dropout = float(dropout)
-        self.bidirectional = bool(bidirectional)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device, dtype)
         self.handwritten_backward = _check_bool("handwritten_backward", handwritten_backward)
-        self.proj_size = 0
-        if dropout > 0 and num_layers == 1:
-            warnings.warn(f"dropout={dropout} has no effect with num_layers=1: dropout acts "
-                          "between layers, on the outputs of every layer but the last",
-                          stacklevel=2)
-        H, factory = hidden_size, {"device": device, "dtype": dtype}
-        # Registered in nn.LSTM's order (layer, then direction, then name), so that
-        # parameters() lines up with nn.LSTM's for optimizers and state dicts.
-        for layer in range(num_layers):
-            d_in = input_size if layer == 0 else H * self.num_directions
-            for suffix in self._suffixes:
-                shapes = {"weight_ih": (4 * H, d_in), "weight_hh": (4 * H, H)}
-                if bias:
-                    shapes.update(bias_ih=(4 * H,), bias_hh=(4 * H,))
-                for name, shape in shapes.items():
-                    param = nn.Parameter(torch.empty(shape, **factory))
-                    self.register_parameter(f"{name}_l{layer}{suffix}", param)
-        self.reset_parameters()
 
-    @property
-    def num_directions(self) -> int:
-        return 2 if self.bidirectional else 1
-
-    @property
-    def _suffixes(self) -> tuple[str, ...]:
-        return ("", "_reverse") if self.bidirectional else ("",)
-
-    def reset_parameters(self) -> None:
-        """Every parameter uniform in (-1/sqrt(H), 1/sqrt(H)), as ``nn.LSTM`` does."""
-        bound = 1 / math.sqrt(self.hidden_size)
-        for param in self.parameters():
-            nn.init.uniform_(param, -bound, bound)
-
-    def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
-                              ("dropout", 0.0), ("bidirectional", False),
-                              ("handwritten_backward", False)):
-            if getattr(self, name) != default:
-                s += f", {name}={getattr(self, name)}"
-        return s
-
-    def forward(self, input: Tensor | PackedSequence,
-                hx: tuple[Tensor, Tensor] | None = None):
-        """Run the LSTM over a batch of sequences.
-
-        Args:
-            input: (T, B, D), or (B, T, D) with ``batch_first``; (T, D) for one unbatched
-                sequence; or a ``PackedSequence`` of sequences of different lengths.
-            hx: ``(h_0, c_0)``, each (L * num_directions, B, H), or (L * num_directions,
-                H) for unbatched input; zeros when None. Index k = layer * num_directions
-                + direction, direction 1 being the reverse one.
-
-        Returns:
-            ``(output, (h_n, c_n))``: output (T, B, H * num_directions) (or (B, T, ...)
-            with ``batch_first``, (T, ...) unbatched, packed for packed input) holds the
-            last layer's h_t, forward features first; h_n and c_n have hx's shape and
-            hold every layer's and direction's final state (for packed input, the state
-            at each sequence's own end).
-        """
-        packed = isinstance(input, PackedSequence)
-        x = self._check_input(input.data if packed else input, packed)
-        batched = packed or x.dim() == 3
-        mask = None
-        if packed:
-            x, lengths = pad_packed_sequence(input)  # (T, B, D), in the caller's batch order
-            steps = torch.arange(x.shape[0])[:, None, None]
-            mask = (steps < lengths[None, :, None]).to(x.device)
-        elif not batched:
-            x = x.unsqueeze(1)  # (T, D) -> (T, 1, D)
-        elif self.batch_first:
-            x = x.transpose(0, 1)  # the loop runs over time: (B, T, D) -> (T, B, D)
-        h_0, c_0 = self._check_hx(hx, x, batched)
-
-        h_n, c_n = [], []
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction, suffix in enumerate(self._suffixes):
-                k = layer * self.num_directions + direction
-                weight_ih, weight_hh = (getattr(self, f"{name}_l{layer}{suffix}")
-                                        for name in ("weight_ih", "weight_hh"))
-                bias = None
-                if self.bias:  # the two biases only ever appear as a sum: add them once
-                    bias = (getattr(self, f"bias_ih_l{layer}{suffix}")
-                            + getattr(self, f"bias_hh_l{layer}{suffix}"))
-                out, (h, c) = lstm_layer(x, h_0[k], c_0[k], weight_ih, weight_hh, bias,
-                                         reverse=direction == 1, mask=mask,
-                                         handwritten_backward=self.handwritten_backward)
-                outputs.append(out)
-                h_n.append(h)
-                c_n.append(c)
-            x = torch.cat(outputs, dim=2)  # (T, B, H * num_directions): [forward, reverse]
-            if layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, self.training)  # identity in eval mode
-        h_n, c_n = torch.stack(h_n), torch.stack(c_n)
-
-        if packed:
-            return _pack_like(x, input), (h_n, c_n)
-        if not batched:
-            return x.squeeze(1), (h_n.squeeze(1), c_n.squeeze(1))
-        return (x.transpose(0, 1) if self.batch_first else x), (h_n, c_n)
-
-    # --- checks: every error says what was wrong and what to do --------------------------
-
-    def _check_input(self, x, packed: bool) -> Tensor:
-        layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
-        if not isinstance(x, Tensor):
-            raise ValueError(f"input must be a tensor of shape {layout} or a PackedSequence, "
-                             f"got {type(x).__name__}")
-        if not packed and x.dim() not in (2, 3):
-            raise ValueError(f"input must have shape {layout}, or (T, D) for one unbatched "
-                             f"sequence; got {x.dim()}-D shape {tuple(x.shape)}")
-        if x.shape[-1] != self.input_size:
-            raise ValueError(f"input's last dimension must be input_size = "
-                             f"{self.input_size}, got shape {tuple(x.shape)}"
-                             + ("" if packed else f" (expected {layout}, D = {self.input_size})"))
-        if not packed and x.shape[1 if self.batch_first and x.dim() == 3 else 0] == 0:
-            raise ValueError(f"input has no time steps (T = 0): got shape {tuple(x.shape)} "
-                             f"for {layout}; pass at least one step, like nn.LSTM")
-        dtype = self.weight_ih_l0.dtype
-        if x.dtype != dtype:
-            raise ValueError(f"input is {x.dtype} but the parameters are {dtype}: convert "
-                             f"one, e.g. input.to({dtype}) or model.to({x.dtype})")
-        return x
-
-    def _check_hx(self, hx, x: Tensor, batched: bool) -> tuple[Tensor, Tensor]:
-        """(h_0, c_0), each (L * num_directions, B, H); zeros when hx is None."""
-        B = x.shape[1]
-        shape = (self.num_layers * self.num_directions, B, self.hidden_size)
-        if hx is None:
-            zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
-            return zeros, zeros
-        if not isinstance(hx, tuple | list) or len(hx) != 2:
-            raise ValueError(f"hx must be None or a pair (h_0, c_0) of tensors, got "
-                             f"{type(hx).__name__}")
-        want = shape if batched else (shape[0], shape[2])
-        spec = "(num_layers * num_directions, " + ("B, " if batched else "") + "H)"
-        for name, a in zip(("h_0", "c_0"), hx, strict=True):
-            if not isinstance(a, Tensor) or tuple(a.shape) != want:
-                got = tuple(a.shape) if isinstance(a, Tensor) else type(a).__name__
-                raise ValueError(f"{name} must have shape {spec} = {want}, got {got}"
-                                 + ("" if batched else " (unbatched input: no batch axis)"))
-            if a.dtype != x.dtype:
-                raise ValueError(f"{name} is {a.dtype} but the input is {x.dtype}: convert "
-                                 f"it, e.g. {name}.to({x.dtype})")
-        h_0, c_0 = hx
-        return (h_0, c_0) if batched else (h_0.unsqueeze(1), c_0.unsqueeze(1))
+    def _run_layer(self, x, state, params, reverse, mask):
+        bias = None
+        if self.bias:  # the two biases only ever appear as a sum: add them once
+            bias = params["bias_ih"] + params["bias_hh"]
+        return lstm_layer(x, *state, params["weight_ih"], params["weight_hh"], bias,
+                          reverse=reverse, mask=mask,
+                          handwritten_backward=self.handwritten_backward)
 
 
-def _pack_like(x: Tensor, like: PackedSequence) -> PackedSequence:
-    """Pack x (T, B, F), in the caller's batch order, with the lengths and order of like."""
-    if like.sorted_indices is not None:
-        x = x.index_select(1, like.sorted_indices)  # longest sequence first
-    # Sorted, step t holds the first batch_sizes[t] sequences: row-major boolean indexing
-    # gathers exactly those, step by step, which is PackedSequence's layout.
-    rows = torch.arange(x.shape[1])[None, :]
-    keep = (rows < like.batch_sizes[:, None]).to(x.device)
-    return PackedSequence(x[keep], like.batch_sizes, like.sorted_indices,
-                          like.unsorted_indices)
+class GRU(RecurrentBase):
+    """Multi-layer, optionally bidirectional GRU (Cho et al. 2014), a drop-in for
+    ``torch.nn.GRU``.
+
+    One step, gate order r, z, n as in ``nn.GRU``:
+
+        r = sigmoid(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z = sigmoid(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    b_hn is multiplied by r, so unlike the LSTM's the two biases are kept apart.
+
+    Args: as ``LSTM``'s, without ``proj_size`` and ``handwritten_backward``: input_size,
+    hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+    bidirectional=False, device=None, dtype=None.
+
+    Parameters as ``LSTM``'s with 3H rows instead of 4H, gates stacked r, z, n, so
+    state dicts of ``nn.GRU`` load both ways.
+
+    Call it as ``output, h_n = gru(input, h_0)``: input and output as ``LSTM``'s; h_0 one
+    tensor (L * num_directions, B, H), or (L * num_directions, H) unbatched, zeros when
+    None; h_n has h_0's shape.
+    """
+
+    num_gates = 3
+    state_names = ("h_0",)
+    reference = "nn.GRU"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device, dtype)
+
+    def _run_layer(self, x, state, params, reverse, mask):
+        (h,) = state
+        out, h = gru_layer(x, h, params["weight_ih"], params["weight_hh"], params["bias_ih"],
+                           params["bias_hh"], reverse=reverse, mask=mask)
+        return out, (h,)
