@@ -1,0 +1,122 @@
+"""DropoutLSTM: a plain LSTM in eval mode, one mask per sequence for all steps in training."""
+
+import pytest
+import torch
+from torch import nn
+
+from lstm_course.recurrent_dropout import DropoutLSTM, dropout_lstm_layer, dropout_mask
+
+D, H, T, B = 5, 4, 7, 3
+
+
+def _pair(batch_first=False, **kw):
+    torch.manual_seed(0)
+    ours = DropoutLSTM(D, H, batch_first=batch_first, **kw).double()
+    ref = nn.LSTM(D, H, batch_first=batch_first).double()
+    ref.load_state_dict(ours.state_dict())
+    return ours, ref
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_no_dropout_matches_nn_lstm(batch_first):
+    ours, ref = _pair(batch_first)
+    x = torch.randn((B, T, D) if batch_first else (T, B, D), dtype=torch.float64)
+    h0, c0 = torch.randn(1, B, H, dtype=torch.float64), torch.randn(1, B, H, dtype=torch.float64)
+    (y1, (h1, c1)), (y2, (h2, c2)) = ours(x, (h0, c0)), ref(x, (h0, c0))
+    assert y1.shape == y2.shape and h1.shape == h2.shape == (1, B, H)
+    for a, b in ((y1, y2), (h1, h2), (c1, c2)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_eval_mode_with_dropout_matches_nn_lstm_and_parameter_names():
+    ours, ref = _pair(dropout=0.5, recurrent_dropout=0.5)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    ours.eval()
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    torch.testing.assert_close(ours(x)[0], ref(x)[0], rtol=1e-12, atol=1e-12)
+    ours.train()
+    assert not torch.allclose(ours(x)[0], ref(x)[0])  # training mode does drop
+
+
+def test_training_uses_the_sampled_masks_at_every_step():
+    ours, _ = _pair(dropout=0.3, recurrent_dropout=0.4)
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    y, _ = ours(x)
+    m_x, m_h = ours.last_masks
+    assert m_x.shape == (B, D) and m_h.shape == (B, H)
+    assert set(m_x.unique().tolist()) <= {0.0, 1 / 0.7} and set(m_h.unique().tolist()) <= {0.0, 1 / 0.6}
+    # Recompute by hand, masking x_t and h_{t-1} with the same masks at every step.
+    w_ih, w_hh = ours.weight_ih_l0, ours.weight_hh_l0
+    bias = ours.bias_ih_l0 + ours.bias_hh_l0
+    h = c = torch.zeros(B, H, dtype=torch.float64)
+    for t in range(T):
+        i, f, g, o = ((x[t] * m_x) @ w_ih.T + (h * m_h) @ w_hh.T + bias).chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        torch.testing.assert_close(y[t], h)
+
+
+def test_input_mask_is_constant_over_time_seen_from_outside():
+    # A dropped input feature of a sequence gets zero gradient at *every* step, and a
+    # kept one at none: the zero pattern of dL/dx is the same for all t.
+    torch.manual_seed(1)
+    lstm = DropoutLSTM(50, 8, dropout=0.5)
+    x = torch.randn(20, 6, 50, requires_grad=True)
+    lstm(x)[0].sum().backward()
+    dropped = x.grad == 0  # (T, B, D)
+    assert (dropped == dropped[0]).all()
+    assert 0.3 < dropped[0].float().mean() < 0.7
+
+
+def test_recurrent_mask_drops_features_of_the_previous_state():
+    torch.manual_seed(2)
+    lstm = DropoutLSTM(3, 40, recurrent_dropout=0.5)
+    h0 = torch.randn(1, 4, 40, requires_grad=True)
+    lstm(torch.randn(6, 4, 3), (h0, torch.zeros(1, 4, 40)))[0].sum().backward()
+    m_h = lstm.last_masks[1]
+    assert ((h0.grad[0] == 0) == (m_h == 0)).all() and (m_h == 0).any()
+
+
+def test_gradients_reach_every_parameter():
+    lstm = DropoutLSTM(D, H, dropout=0.2, recurrent_dropout=0.2, batch_first=True)
+    lstm(torch.randn(B, T, D))[0].pow(2).sum().backward()
+    for name, p in lstm.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_dropout_mask_rate_and_scale():
+    m = dropout_mask(0.25, (200, 200), torch.empty(0), torch.Generator().manual_seed(0))
+    assert abs((m == 0).float().mean().item() - 0.25) < 0.02
+    assert torch.allclose(m[m > 0], torch.tensor(1 / 0.75))
+
+
+def test_layer_function_without_masks_is_a_plain_lstm():
+    ours, ref = _pair()
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    h = torch.zeros(B, H, dtype=torch.float64)
+    y, _ = dropout_lstm_layer(x, h, h, ours.weight_ih_l0, ours.weight_hh_l0,
+                              ours.bias_ih_l0 + ours.bias_hh_l0)
+    torch.testing.assert_close(y, ref(x)[0])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"dropout": 1.0}, "dropout must be a probability"),
+    ({"recurrent_dropout": -0.1}, "recurrent_dropout must be a probability"),
+    ({"dropout": True}, "dropout must be a probability"),
+    ({"batch_first": 1}, "batch_first and bias"),
+])
+def test_bad_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DropoutLSTM(D, H, **kwargs)
+
+
+def test_bad_sizes_and_inputs_raise():
+    with pytest.raises(ValueError, match="hidden_size must be an int"):
+        DropoutLSTM(D, 0)
+    lstm = DropoutLSTM(D, H)
+    with pytest.raises(ValueError, match="3-D tensor"):
+        lstm(torch.randn(T, D))
+    with pytest.raises(ValueError, match="input_size = 5"):
+        lstm(torch.randn(T, B, D + 1))
+    with pytest.raises(ValueError, match="hx must be a pair"):
+        lstm(torch.randn(T, B, D), (torch.zeros(B, H), torch.zeros(B, H)))
