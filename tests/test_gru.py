@@ -1,11 +1,10 @@
 import itertools
 import random
-import re
 
 import pytest
 import torch
+from recurrent_parity import assert_packed_parity, assert_same, error
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from lstm_course.modules import GRU, LSTM, gru_cell, gru_layer
 
@@ -37,13 +36,6 @@ def _run(model, x, h0, weights):
     return res | {f"d{n}": p.grad for n, p in model.named_parameters()}
 
 
-def _assert_same(ref, ours, tol):
-    assert ref.keys() == ours.keys()
-    for k in ref:
-        assert ref[k] is not None and ref[k].shape == ours[k].shape, k
-        torch.testing.assert_close(ours[k], ref[k], atol=tol, rtol=tol, msg=k)
-
-
 @pytest.mark.parametrize("num_layers, bidirectional, batch_first, bias", FLAGS)
 def test_drop_in_parity_forward_and_gradients(num_layers, bidirectional, batch_first, bias):
     seed = FLAGS.index((num_layers, bidirectional, batch_first, bias))
@@ -57,7 +49,7 @@ def test_drop_in_parity_forward_and_gradients(num_layers, bidirectional, batch_f
     h0 = None if seed % 3 == 0 else torch.randn(n, B, H, dtype=F64)
     out_shape = (B, T, H * n // num_layers) if batch_first else (T, B, H * n // num_layers)
     weights = [torch.randn(out_shape, dtype=F64), torch.randn(n, B, H, dtype=F64)]
-    _assert_same(_run(ref, x, h0, weights), _run(ours, x, h0, weights), 1e-10)
+    assert_same(_run(ref, x, h0, weights), _run(ours, x, h0, weights), 1e-10)
 
 
 def test_gru_cell_is_one_step_of_nn_grucell():
@@ -139,7 +131,7 @@ def test_unbatched_input(batch_first, bidirectional):
     x, h0 = torch.randn(5, 3, dtype=F64), torch.randn(n, 4, dtype=F64)
     weights = [torch.randn(5, 4 * n // 2, dtype=F64), torch.randn(n, 4, dtype=F64)]
     for state in (None, h0):
-        _assert_same(_run(ref, x, state, weights), _run(ours, x, state, weights), 1e-10)
+        assert_same(_run(ref, x, state, weights), _run(ours, x, state, weights), 1e-10)
 
 
 def test_float32_parity():
@@ -149,7 +141,7 @@ def test_float32_parity():
     weights = [torch.randn(4, 12, 32), torch.randn(4, 4, 16)]
     res = _run(ours, x, None, weights)
     assert all(v.dtype == torch.float32 for v in res.values())
-    _assert_same(_run(ref, x, None, weights), res, 1e-5)
+    assert_same(_run(ref, x, None, weights), res, 1e-5)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
@@ -158,74 +150,51 @@ def test_cuda_parity():
     ref, ours = ref.cuda(), ours.cuda()
     x = torch.randn(5, 2, 3, dtype=F64, device="cuda")
     weights = [torch.randn(s, dtype=F64, device="cuda") for s in [(5, 2, 8), (4, 2, 4)]]
-    _assert_same(_run(ref, x, None, weights), _run(ours, x, None, weights), 1e-10)
+    assert_same(_run(ref, x, None, weights), _run(ours, x, None, weights), 1e-10)
 
 
 @pytest.mark.parametrize("enforce_sorted, with_hx", [(False, True), (False, False),
                                                      (True, True)])
 def test_packed_sequence_parity(enforce_sorted, with_hx):
     ref, ours = _pair(5, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
-    lengths = [4, 6, 1, 4, 2] if not enforce_sorted else [6, 4, 4, 2, 1]  # ties on purpose
-    x, h0 = torch.randn(6, 5, 3, dtype=F64), torch.randn(4, 5, 4, dtype=F64)
-    w_out, w_h = torch.randn(sum(lengths), 8, dtype=F64), torch.randn(4, 5, 4, dtype=F64)
-    results = []
-    for model in (ref, ours):
-        xg, h0g = x.clone().requires_grad_(), h0.clone().requires_grad_()
-        packed = pack_padded_sequence(xg, lengths, enforce_sorted=enforce_sorted)
-        out, h = model(packed, h0g if with_hx else None)
-        assert isinstance(h, torch.Tensor) and torch.equal(out.batch_sizes,
-                                                           packed.batch_sizes)
-        for a, b in [(out.sorted_indices, packed.sorted_indices),
-                     (out.unsorted_indices, packed.unsorted_indices)]:
-            assert (a is None and b is None) or torch.equal(a, b)
-        ((out.data * w_out).sum() + (h * w_h).sum()).backward()
-        res = {"output": out.data, "h_n": h, "dx": xg.grad}
-        if with_hx:
-            res["dh0"] = h0g.grad
-        results.append(res | {n: p.grad for n, p in model.named_parameters()})
-        model.zero_grad()
-    _assert_same(*results, 1e-10)
-
-
-def _error(match):
-    return pytest.raises(ValueError, match=re.escape(match))
+    assert_packed_parity(ref, ours, enforce_sorted, with_hx, n_states=1)
 
 
 def test_clear_errors_for_wrong_input():
     model = GRU(3, 4, num_layers=2)
-    with _error("input's last dimension must be input_size = 3, got shape (5, 2, 7)"):
+    with error("input's last dimension must be input_size = 3, got shape (5, 2, 7)"):
         model(torch.randn(5, 2, 7))
-    with _error("input must have shape (T, B, D), or (T, D) for one unbatched sequence; "
+    with error("input must have shape (T, B, D), or (T, D) for one unbatched sequence; "
                 "got 4-D shape (1, 5, 2, 3)"):
         model(torch.randn(1, 5, 2, 3))
-    with _error("input is torch.float64 but the parameters are torch.float32"):
+    with error("input is torch.float64 but the parameters are torch.float32"):
         model(torch.randn(5, 2, 3, dtype=F64))
-    with _error("pass at least one step, like nn.GRU"):
+    with error("pass at least one step, like nn.GRU"):
         GRU(3, 4, batch_first=True)(torch.randn(2, 0, 3))
 
 
 def test_clear_errors_for_wrong_hx():
     model = GRU(3, 4, num_layers=2, bidirectional=True)
     x, h = torch.randn(5, 2, 3), torch.zeros(4, 2, 4)
-    with _error("hx must be None or one tensor h_0 of shape (num_layers * num_directions, "
+    with error("hx must be None or one tensor h_0 of shape (num_layers * num_directions, "
                 "B, H) = (4, 2, 4), got tuple: nn.GRU has no cell state"):
         model(x, (h, h))
-    with _error("h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
+    with error("h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
                 "got (2, 2, 4)"):
         model(x, torch.zeros(2, 2, 4))
-    with _error("h_0 must have shape (num_layers * num_directions, H) = (4, 4), got "
+    with error("h_0 must have shape (num_layers * num_directions, H) = (4, 4), got "
                 "(4, 1, 4) (unbatched input: no batch axis)"):
         model(torch.randn(5, 3), h[:, :1])
-    with _error("h_0 is torch.float64 but the input is torch.float32"):
+    with error("h_0 is torch.float64 but the input is torch.float32"):
         model(x, h.double())
 
 
 def test_clear_errors_in_constructor():
-    with _error("hidden_size must be an int >= 1, got 0"):
+    with error("hidden_size must be an int >= 1, got 0"):
         GRU(3, 0)
-    with _error("dropout must be a probability in [0, 1], got -0.1"):
+    with error("dropout must be a probability in [0, 1], got -0.1"):
         GRU(3, 4, num_layers=2, dropout=-0.1)
-    with _error("bias must be True or False"):
+    with error("bias must be True or False"):
         GRU(3, 4, bias=1)
     with pytest.raises(TypeError):  # like nn.GRU, no projection and no hand-written backward
         GRU(3, 4, handwritten_backward=True)

@@ -1,11 +1,10 @@
 import itertools
 import random
-import re
 
 import pytest
 import torch
+from recurrent_parity import assert_packed_parity, assert_same, error
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from lstm_course.modules import LSTM, lstm_cell
 
@@ -39,13 +38,6 @@ def _run(model, x, hx, weights):
     return res | {f"d{n}": p.grad for n, p in model.named_parameters()}
 
 
-def _assert_same(ref, ours, tol):
-    assert ref.keys() == ours.keys()
-    for k in ref:
-        assert ref[k].shape == ours[k].shape, k
-        torch.testing.assert_close(ours[k], ref[k], atol=tol, rtol=tol, msg=k)
-
-
 @pytest.mark.parametrize("handwritten_backward", [False, True])
 @pytest.mark.parametrize("num_layers, bidirectional, batch_first, bias", FLAGS)
 def test_drop_in_parity_forward_and_gradients(num_layers, bidirectional, batch_first, bias,
@@ -63,7 +55,7 @@ def test_drop_in_parity_forward_and_gradients(num_layers, bidirectional, batch_f
                                       torch.randn(n, B, H, dtype=F64))
     out_shape = (B, T, H * n // num_layers) if batch_first else (T, B, H * n // num_layers)
     weights = [torch.randn(s, dtype=F64) for s in (out_shape, (n, B, H), (n, B, H))]
-    _assert_same(_run(ref, x, hx, weights), _run(ours, x, hx, weights), 1e-10)
+    assert_same(_run(ref, x, hx, weights), _run(ours, x, hx, weights), 1e-10)
 
 
 def test_all_sizes_one():
@@ -71,7 +63,7 @@ def test_all_sizes_one():
     x = torch.randn(1, 1, 1, dtype=F64)
     weights = [torch.randn(1, 1, 2, dtype=F64), torch.randn(4, 1, 1, dtype=F64),
                torch.randn(4, 1, 1, dtype=F64)]
-    _assert_same(_run(ref, x, None, weights), _run(ours, x, None, weights), 1e-10)
+    assert_same(_run(ref, x, None, weights), _run(ours, x, None, weights), 1e-10)
 
 
 @pytest.mark.parametrize("bias", [False, True])
@@ -115,7 +107,7 @@ def test_dropout_eval_matches_nn_lstm_and_train_drops_between_layers():
     x = torch.randn(6, 2, 3, dtype=F64)
     ref.eval()
     ours.eval()
-    _assert_same(_run(ref, x, None, [torch.ones(())] * 3), _run(ours, x, None,
+    assert_same(_run(ref, x, None, [torch.ones(())] * 3), _run(ours, x, None,
                                                                 [torch.ones(())] * 3), 1e-10)
     ours.train()
     torch.manual_seed(1)
@@ -144,7 +136,7 @@ def test_unbatched_input(batch_first, bidirectional):
     weights = [torch.randn(5, 4 * n // 2, dtype=F64), torch.randn(n, 4, dtype=F64),
                torch.randn(n, 4, dtype=F64)]
     for state in (None, hx):
-        _assert_same(_run(ref, x, state, weights), _run(ours, x, state, weights), 1e-10)
+        assert_same(_run(ref, x, state, weights), _run(ours, x, state, weights), 1e-10)
 
 
 def test_float32_parity():
@@ -154,7 +146,7 @@ def test_float32_parity():
     weights = [torch.randn(4, 12, 32), torch.randn(4, 4, 16), torch.randn(4, 4, 16)]
     res = _run(ours, x, None, weights)
     assert all(v.dtype == torch.float32 for v in res.values())
-    _assert_same(_run(ref, x, None, weights), res, 1e-5)
+    assert_same(_run(ref, x, None, weights), res, 1e-5)
 
 
 def test_factory_kwargs_and_to():
@@ -173,83 +165,58 @@ def test_cuda_parity():
     x = torch.randn(5, 2, 3, dtype=F64, device="cuda")
     weights = [torch.randn(s, dtype=F64, device="cuda") for s in [(5, 2, 8), (4, 2, 4),
                                                                    (4, 2, 4)]]
-    _assert_same(_run(ref, x, None, weights), _run(ours, x, None, weights), 1e-10)
+    assert_same(_run(ref, x, None, weights), _run(ours, x, None, weights), 1e-10)
 
 
 @pytest.mark.parametrize("enforce_sorted, with_hx", [(False, True), (False, False),
                                                      (True, True)])
 def test_packed_sequence_parity(enforce_sorted, with_hx):
     ref, ours = _pair(5, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
-    lengths = [4, 6, 1, 4, 2] if not enforce_sorted else [6, 4, 4, 2, 1]  # ties on purpose
-    x = torch.randn(6, 5, 3, dtype=F64)
-    hx = torch.randn(4, 5, 4, dtype=F64), torch.randn(4, 5, 4, dtype=F64)
-    w_out = torch.randn(sum(lengths), 8, dtype=F64)
-    w_h, w_c = torch.randn(4, 5, 4, dtype=F64), torch.randn(4, 5, 4, dtype=F64)
-    results = []
-    for model in (ref, ours):
-        xg = x.clone().requires_grad_()
-        h0, c0 = (a.clone().requires_grad_() for a in hx)
-        packed = pack_padded_sequence(xg, lengths, enforce_sorted=enforce_sorted)
-        out, (h, c) = model(packed, (h0, c0) if with_hx else None)
-        assert torch.equal(out.batch_sizes, packed.batch_sizes)
-        for a, b in [(out.sorted_indices, packed.sorted_indices),
-                     (out.unsorted_indices, packed.unsorted_indices)]:
-            assert (a is None and b is None) or torch.equal(a, b)
-        ((out.data * w_out).sum() + (h * w_h).sum() + (c * w_c).sum()).backward()
-        res = {"output": out.data, "h_n": h, "c_n": c, "dx": xg.grad}
-        if with_hx:
-            res.update(dh0=h0.grad, dc0=c0.grad)
-        results.append(res | {n: p.grad for n, p in model.named_parameters()})
-        model.zero_grad()
-    _assert_same(*results, 1e-10)
-
-
-def _error(match):
-    return pytest.raises(ValueError, match=re.escape(match))
+    assert_packed_parity(ref, ours, enforce_sorted, with_hx, n_states=2)
 
 
 def test_clear_errors_for_wrong_input():
     model = LSTM(3, 4, num_layers=2)
-    with _error("input's last dimension must be input_size = 3, got shape (5, 2, 7)"):
+    with error("input's last dimension must be input_size = 3, got shape (5, 2, 7)"):
         model(torch.randn(5, 2, 7))
-    with _error("input must have shape (T, B, D), or (T, D) for one unbatched sequence; "
+    with error("input must have shape (T, B, D), or (T, D) for one unbatched sequence; "
                 "got 4-D shape (1, 5, 2, 3)"):
         model(torch.randn(1, 5, 2, 3))
-    with _error("(B, T, D)"):
+    with error("(B, T, D)"):
         LSTM(3, 4, batch_first=True)(torch.randn(3))
-    with _error("input is torch.float64 but the parameters are torch.float32"):
+    with error("input is torch.float64 but the parameters are torch.float32"):
         model(torch.randn(5, 2, 3, dtype=F64))
-    with _error("no time steps"):
+    with error("no time steps"):
         model(torch.randn(0, 2, 3))
-    with _error("a PackedSequence"):
+    with error("a PackedSequence"):
         model([[1.0, 2.0, 3.0]])
 
 
 def test_clear_errors_for_wrong_hx():
     model = LSTM(3, 4, num_layers=2, bidirectional=True)
     x, h = torch.randn(5, 2, 3), torch.zeros(4, 2, 4)
-    with _error("c_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
+    with error("c_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
                 "got (2, 2, 4)"):
         model(x, (h, torch.zeros(2, 2, 4)))
-    with _error("h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
+    with error("h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
                 "got (4, 4)"):
         model(x, (torch.zeros(4, 4), h))
-    with _error("h_0 must have shape (num_layers * num_directions, H) = (4, 4), got (4, 1, 4)"):
+    with error("h_0 must have shape (num_layers * num_directions, H) = (4, 4), got (4, 1, 4)"):
         model(torch.randn(5, 3), (h[:, :1], h[:, :1]))
-    with _error("a pair (h_0, c_0)"):
+    with error("a pair (h_0, c_0)"):
         model(x, h)
-    with _error("h_0 is torch.float64 but the input is torch.float32"):
+    with error("h_0 is torch.float64 but the input is torch.float32"):
         model(x, (h.double(), h))
 
 
 def test_clear_errors_in_constructor():
     with pytest.raises(NotImplementedError, match="proj_size=2 is not supported"):
         LSTM(3, 4, proj_size=2)
-    with _error("hidden_size must be an int >= 1, got 0"):
+    with error("hidden_size must be an int >= 1, got 0"):
         LSTM(3, 0)
-    with _error("num_layers must be an int >= 1, got 1.5"):
+    with error("num_layers must be an int >= 1, got 1.5"):
         LSTM(3, 4, num_layers=1.5)
-    with _error("dropout must be a probability in [0, 1], got 1.5"):
+    with error("dropout must be a probability in [0, 1], got 1.5"):
         LSTM(3, 4, num_layers=2, dropout=1.5)
-    with _error("batch_first must be True or False"):
+    with error("batch_first must be True or False"):
         LSTM(3, 4, batch_first="yes")
