@@ -1,0 +1,291 @@
+"""Sentiment classification of reviews (chapter 8): batches, the LSTM classifier, a
+running prediction, and a TF-IDF logistic-regression baseline.
+
+Reviews are lists of token ids (``Vocab.encode(tokenize(text))``). A batch is
+``((tokens (B, T), lengths (B,)), labels (B,) float)``, right-padded, so
+``lstm_course.train.fit`` can call ``model(tokens, lengths)`` and a binary
+cross-entropy on one logit per review. :func:`keras_pad` reproduces Keras's
+``pad_sequences`` (padding and truncation at the front) for the Keras example.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from lstm_course.recurrent_dropout import DropoutLSTM
+from lstm_course.text import BucketBatchSampler, last_valid_step, pack, pad_batch, unpack
+
+POOLINGS = ("last", "max", "mean", "maxmean")
+
+
+def keras_pad(sequences: Sequence[Sequence[int]], maxlen: int, pad_index: int = 0) -> Tensor:
+    """Keras's ``pad_sequences(seqs, maxlen)`` with its defaults: (N, maxlen) LongTensor.
+
+    Both defaults are ``'pre'``: a longer review loses its *beginning* (the last
+    ``maxlen`` tokens are kept), a shorter one gets ``pad_index`` in *front*, so an LSTM
+    reads the padding first and ends on the review's last token.
+    """
+    if isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1:
+        raise ValueError(f"maxlen must be an int >= 1, got {maxlen!r}")
+    out = torch.full((len(sequences), maxlen), pad_index, dtype=torch.long)
+    for i, seq in enumerate(sequences):
+        kept = list(seq)[-maxlen:]
+        if kept:
+            out[i, maxlen - len(kept):] = torch.as_tensor(kept, dtype=torch.long)
+    return out
+
+
+def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse each row's first ``lengths[b]`` steps, leaving the padding at the end.
+
+    x is (B, T, ...) right-padded. Applied twice it is the identity. An LSTM run over
+    the result is the backward direction of a bidirectional LSTM, exactly, without
+    packing: each review is read from its last real token, padding only after it.
+    """
+    B, T = x.shape[:2]
+    steps = torch.arange(T, device=x.device)[None, :]
+    lengths = lengths.to(x.device)[:, None]
+    index = torch.where(steps < lengths, lengths - 1 - steps, steps)  # (B, T)
+    index = index.view(B, T, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, index)
+
+
+def collate(batch: Sequence[tuple[Sequence[int], int]], pad_index: int = 0):
+    """[(ids, label), ...] -> ((tokens (B, T), lengths (B,)), labels (B,) float32)."""
+    tokens, lengths = pad_batch([ids for ids, _ in batch], pad_index)
+    labels = torch.tensor([label for _, label in batch], dtype=torch.float32)
+    return (tokens, lengths), labels
+
+
+def review_loader(ids: Sequence[Sequence[int]], labels: Sequence[int], batch_size: int, *,
+                  shuffle: bool = False, bucket: bool = False, seed: int = 0,
+                  pad_index: int = 0) -> DataLoader:
+    """Batches of reviews for :func:`lstm_course.train.fit`.
+
+    ``bucket=True`` groups reviews of similar length (see ``BucketBatchSampler``), so
+    a batch is padded to little more than its longest review rather than the longest
+    in a random sample. ``seed`` fixes the order of every epoch.
+    """
+    if len(ids) != len(labels) or len(ids) == 0:
+        raise ValueError(f"need as many labels as reviews (and at least one), got "
+                         f"{len(ids)} reviews and {len(labels)} labels")
+    data = list(zip(ids, labels, strict=True))
+
+    def fn(batch):
+        return collate(batch, pad_index)
+
+    if bucket:
+        sampler = BucketBatchSampler([len(x) for x in ids], batch_size, shuffle, seed)
+        return DataLoader(data, batch_sampler=sampler, collate_fn=fn)
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=fn,
+                      generator=torch.Generator().manual_seed(seed))
+
+
+class SentimentLSTM(nn.Module):
+    """Embedding -> LSTM -> pooling over time -> one logit per review.
+
+    Args:
+        vocab_size, embed_dim (E), hidden_size (H).
+        bidirectional: add a second LSTM that reads each review backwards; features
+            are [forward, backward], 2H.
+        pooling: ``"last"`` (the state after the last real token; for the backward
+            direction, after the first), ``"max"`` or ``"mean"`` over the real steps,
+            or ``"maxmean"`` (both, concatenated).
+        packed: run the LSTMs on packed sequences. Otherwise they run on the padded
+            batch, which gives the same result (the padding comes after each review in
+            both directions, see :func:`reverse_padded`) and is much faster on a CPU.
+        embed_dropout, output_dropout: ordinary dropout on the embeddings and on the
+            pooled features, in training.
+        dropout, recurrent_dropout: Keras-style masks on the LSTM's input and on
+            h_{t-1} (see :class:`~lstm_course.recurrent_dropout.DropoutLSTM`);
+            unidirectional and unpacked only (it is a Python loop).
+
+    ``forward(tokens (B, T), lengths (B,)) -> logits (B,)``. The LSTMs are
+    ``self.lstm`` and, if bidirectional, ``self.lstm_reverse``, each one-layer and
+    ``batch_first``, so their weights load into ``nn.LSTM(bidirectional=True)``'s.
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_size: int = 128, *,
+                 bidirectional: bool = False, pooling: str = "last", packed: bool = False,
+                 embed_dropout: float = 0.0, output_dropout: float = 0.0,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, pad_index: int = 0):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        keras_style = dropout > 0 or recurrent_dropout > 0
+        if keras_style and (bidirectional or packed):
+            raise ValueError("dropout/recurrent_dropout use DropoutLSTM, which is "
+                             "unidirectional and reads padded input: set bidirectional=False "
+                             "and packed=False, or use embed_dropout/output_dropout instead")
+        self.pooling, self.packed, self.bidirectional = pooling, packed, bidirectional
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_index)
+        self.embed_dropout = nn.Dropout(embed_dropout)
+        if keras_style:
+            self.lstm = DropoutLSTM(embed_dim, hidden_size, dropout, recurrent_dropout,
+                                    batch_first=True)
+        else:
+            self.lstm = nn.LSTM(embed_dim, hidden_size, batch_first=True)
+        if bidirectional:
+            self.lstm_reverse = nn.LSTM(embed_dim, hidden_size, batch_first=True)
+        features = hidden_size * (2 if bidirectional else 1)
+        self.output_dropout = nn.Dropout(output_dropout)
+        self.head = nn.Linear(features * (2 if pooling == "maxmean" else 1), 1)
+
+    def _run(self, lstm: nn.Module, x: Tensor, lengths: Tensor) -> Tensor:
+        if not self.packed:
+            return lstm(x)[0]
+        return unpack(lstm(pack(x, lengths))[0], total_length=x.shape[1])[0]
+
+    def sequence_features(self, tokens: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """LSTM outputs (B, T, F) in reading order, and the 'last' features (B, F)."""
+        lengths = torch.as_tensor(lengths)
+        x = self.embed_dropout(self.embedding(tokens))
+        out = self._run(self.lstm, x, lengths)
+        last = last_valid_step(out, lengths)
+        if self.bidirectional:
+            back = self._run(self.lstm_reverse, reverse_padded(x, lengths), lengths)
+            last = torch.cat([last, last_valid_step(back, lengths)], dim=1)
+            out = torch.cat([out, reverse_padded(back, lengths)], dim=2)
+        return out, last
+
+    def pool(self, out: Tensor, last: Tensor, lengths: Tensor) -> Tensor:
+        """Pooled features (B, F or 2F) from outputs (B, T, F) over the real steps."""
+        if self.pooling == "last":
+            return last
+        valid = (torch.arange(out.shape[1], device=out.device)[None, :]
+                 < torch.as_tensor(lengths, device=out.device)[:, None])[..., None]
+        pooled = []
+        if self.pooling in ("max", "maxmean"):
+            pooled.append(out.masked_fill(~valid, -math.inf).amax(dim=1))
+        if self.pooling in ("mean", "maxmean"):
+            pooled.append((out * valid).sum(1) / valid.sum(1))
+        return torch.cat(pooled, dim=1)
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        out, last = self.sequence_features(tokens, lengths)
+        return self.head(self.output_dropout(self.pool(out, last, lengths))).squeeze(-1)
+
+
+def running_predictions(model: SentimentLSTM, ids: Sequence[int]) -> Tensor:
+    """P(positive) after each token: (T,), entry t is the model's output on ids[:t+1].
+
+    One pass over the review: the forward LSTM's output at step t depends only on the
+    prefix, and the pooling is taken over the prefix (a running max or mean). Only for
+    unidirectional models: a backward LSTM reads the future.
+    """
+    if model.bidirectional:
+        raise ValueError("running_predictions needs a unidirectional model: a "
+                         "bidirectional one reads the whole review before step 1")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        with torch.no_grad():
+            tokens = torch.as_tensor(list(ids), dtype=torch.long, device=device)[None]
+            out = model.lstm(model.embedding(tokens))[0][0]  # (T, H)
+            steps = torch.arange(1, len(out) + 1, device=device)[:, None]
+            parts = {"last": [out], "max": [out.cummax(0).values],
+                     "mean": [out.cumsum(0) / steps]}
+            parts["maxmean"] = parts["max"] + parts["mean"]
+            return torch.sigmoid(model.head(torch.cat(parts[model.pooling], 1))).squeeze(-1)
+    finally:
+        model.train(was_training)
+
+
+def keras_init_(model: SentimentLSTM) -> SentimentLSTM:
+    """Keras's default initialization, in place: embeddings U(-0.05, 0.05); LSTM input
+    kernel Glorot-uniform, recurrent kernel orthogonal, bias 0 except 1 for the forget
+    gate (``unit_forget_bias``); dense kernel Glorot-uniform, bias 0."""
+    with torch.no_grad():
+        nn.init.uniform_(model.embedding.weight, -0.05, 0.05)
+        for lstm in [model.lstm] + ([model.lstm_reverse] if model.bidirectional else []):
+            H = lstm.hidden_size
+            nn.init.xavier_uniform_(lstm.weight_ih_l0)  # fans (D, 4H), as Keras's kernel
+            # Keras's recurrent kernel is one orthogonal (H, 4H) matrix: transpose of ours.
+            lstm.weight_hh_l0.copy_(nn.init.orthogonal_(torch.empty(H, 4 * H)).t())
+            lstm.bias_ih_l0.zero_()
+            lstm.bias_ih_l0[H:2 * H] = 1.0  # the forget gate's slice (order i, f, g, o)
+            lstm.bias_hh_l0.zero_()
+        nn.init.xavier_uniform_(model.head.weight)
+        model.head.bias.zero_()
+    return model
+
+
+# ----------------------------------------------------------------------------------
+# Baseline: TF-IDF of words and word pairs, then logistic regression
+
+
+def ngrams(tokens: Sequence[str], n_max: int = 2) -> list[str]:
+    """The tokens, then every run of 2..n_max tokens joined by a space."""
+    out = list(tokens)
+    for n in range(2, n_max + 1):
+        out += [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return out
+
+
+class TfidfFeatures:
+    """TF-IDF rows, L2-normalized: tf = 1 + log(count), idf = log((1 + N) / (1 + df)) + 1.
+
+    ``fit`` keeps the n-grams found in at least ``min_df`` training documents;
+    ``transform`` returns a sparse (N, F) float32 tensor.
+    """
+
+    def __init__(self, n_max: int = 2, min_df: int = 3):
+        self.n_max, self.min_df = n_max, min_df
+
+    def fit(self, documents: Sequence[Sequence[str]]) -> TfidfFeatures:
+        df = Counter()
+        for doc in documents:
+            df.update(set(ngrams(doc, self.n_max)))
+        kept = sorted(g for g, n in df.items() if n >= self.min_df)
+        if not kept:
+            raise ValueError(f"no n-gram occurs in {self.min_df} documents: lower min_df")
+        self.index = {g: i for i, g in enumerate(kept)}
+        N = len(documents)
+        self.idf = torch.tensor([math.log((1 + N) / (1 + df[g])) + 1 for g in kept])
+        return self
+
+    def transform(self, documents: Sequence[Sequence[str]]) -> Tensor:
+        rows, cols, vals = [], [], []
+        for r, doc in enumerate(documents):
+            counts = Counter(g for g in ngrams(doc, self.n_max) if g in self.index)
+            rows += [r] * len(counts)
+            cols += [self.index[g] for g in counts]
+            vals += [1 + math.log(n) for n in counts.values()]
+        cols_t = torch.tensor(cols, dtype=torch.long)
+        vals_t = torch.tensor(vals) * self.idf[cols_t]
+        norms = torch.zeros(len(documents)).index_add_(0, torch.tensor(rows), vals_t ** 2)
+        vals_t = vals_t / norms.sqrt().clamp_min(1e-12)[rows]
+        return torch.sparse_coo_tensor(torch.tensor([rows, cols]), vals_t,
+                                       (len(documents), len(self.index)),
+                                       check_invariants=False).coalesce()
+
+
+def fit_logistic(X: Tensor, y: Tensor, l2: float, max_iter: int = 100) -> tuple[Tensor, Tensor]:
+    """Minimize mean binary cross-entropy + l2/2 ||w||^2 with L-BFGS; returns (w (F,), b)."""
+    w = torch.zeros(X.shape[1], 1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=max_iter, line_search_fn="strong_wolfe")
+    y = y.float()
+
+    def closure():
+        opt.zero_grad()
+        logits = torch.sparse.mm(X, w).squeeze(1) + b
+        loss = F.binary_cross_entropy_with_logits(logits, y) + l2 / 2 * (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach().squeeze(1), b.detach()
+
+
+def logistic_logits(X: Tensor, w: Tensor, b: Tensor) -> Tensor:
+    """Logits (N,) of a fitted :func:`fit_logistic` model on sparse features X."""
+    return torch.sparse.mm(X, w[:, None]).squeeze(1) + b
