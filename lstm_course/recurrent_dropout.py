@@ -40,6 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstm_course.modules import lstm_cell
+
 
 def _probability(name: str, p) -> float:
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
@@ -77,11 +79,9 @@ def dropout_lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weigh
     x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, -1).unbind(0)
     outputs = []
     for t in range(T):
-        h_in = h if recurrent_mask is None else h * recurrent_mask
-        gates = torch.addmm(x_proj[t], h_in, weight_hh.t())
-        i, f, g, o = gates.chunk(4, dim=1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
+        # The mask acts only where h_{t-1} enters the gates; the step is chapter 5's cell.
+        h, c = lstm_cell(x_proj[t], h if recurrent_mask is None else h * recurrent_mask, c,
+                         weight_hh)
         outputs.append(h)
     return torch.stack(outputs), (h, c)
 
