@@ -2,9 +2,10 @@
 
 Quick start::
 
-    from lstm_course.data import load_imdb, load_ptb
+    from lstm_course.data import load_co2, load_imdb, load_ptb
     texts, labels = load_imdb("train")
     tokens = load_ptb("train")
+    months, co2 = load_co2()   # packaged with the course, no download
 
 Files live in the *data home* (``$LSTM_COURSE_DATA``, else ``~/.cache/lstm_course/data``)
 and are verified against published checksums on every load. Missing files are
@@ -13,6 +14,7 @@ downloaded there; without internet, the error says which file to put where.
 
 from lstm_course.data.archive import extract_archive
 from lstm_course.data.checksum import verify_checksum
+from lstm_course.data.co2 import load_co2
 from lstm_course.data.datasets import load_imdb, load_ptb, load_time_machine, load_tiny_shakespeare
 from lstm_course.data.downloader import download
 from lstm_course.data.errors import DatasetError
@@ -24,6 +26,7 @@ __all__ = [
     "data_home",
     "download",
     "extract_archive",
+    "load_co2",
     "load_imdb",
     "load_ptb",
     "load_time_machine",
