@@ -10,6 +10,7 @@ pieces as interchangeable cells, plus layer normalization:
 - ``NoForgetGateLSTMCell``: no forget gate, the 1997 memory rule (Hochreiter &
   Schmidhuber 1997, hochreiter1997lstm).
 - ``CIFGLSTMCell``: the forget gate coupled to the input gate, f = 1 - i (Greff et al.).
+- ``NoOutputActivationLSTMCell``: no tanh on the way out, h = o * c (Greff et al.'s NOAF).
 - ``LayerNormLSTMCell``: layer-normalized summed inputs and cell state (Ba et al. 2016,
   ba2016layer).
 - ``RecurrentLayer``: runs any of them over a sequence.
@@ -31,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = ["LSTMCell", "PeepholeLSTMCell", "NoForgetGateLSTMCell", "CIFGLSTMCell",
-           "LayerNormLSTMCell", "RecurrentLayer"]
+           "NoOutputActivationLSTMCell", "LayerNormLSTMCell", "RecurrentLayer"]
 
 
 def _check_size(name, n):
@@ -216,6 +217,27 @@ class CIFGLSTMCell(_GatedCell):
         f = 1 - i
         c = f * c + i * g
         h = o * torch.tanh(c)
+        return (h, c), {"i": i, "f": f, "g": g, "o": o}
+
+
+class NoOutputActivationLSTMCell(_GatedCell):
+    """LSTM without the output activation function (Greff et al.'s NOAF variant): the
+    cell state leaves the cell unsquashed,
+
+        i, f, g, o = x W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
+        c_t = sigma(f) * c_{t-1} + sigma(i) * tanh(g)       (as in ``LSTMCell``)
+        h_t = sigma(o) * c_t                                 (no tanh)
+
+    so |h_t| <= |c_t|, which the forget gate bounds only by max|i * g| / (1 - max f):
+    a gate near 1 lets h grow far beyond the [-1, 1] of ``LSTMCell``. Parameters as
+    ``LSTMCell``'s (same names and shapes, so state dicts load both ways).
+    """
+
+    def _step(self, x, h, c):
+        zi, zf, zg, zo = self._preactivations(x, h)
+        i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
+        c = f * c + i * g
+        h = o * c
         return (h, c), {"i": i, "f": f, "g": g, "o": o}
 
 

@@ -10,12 +10,14 @@ from lstm_course.variants import (
     LayerNormLSTMCell,
     LSTMCell,
     NoForgetGateLSTMCell,
+    NoOutputActivationLSTMCell,
     PeepholeLSTMCell,
     RecurrentLayer,
 )
 
 F64 = torch.float64
-CELLS = [LSTMCell, PeepholeLSTMCell, NoForgetGateLSTMCell, CIFGLSTMCell, LayerNormLSTMCell]
+CELLS = [LSTMCell, PeepholeLSTMCell, NoForgetGateLSTMCell, CIFGLSTMCell,
+         NoOutputActivationLSTMCell, LayerNormLSTMCell]
 
 
 def _inputs(B=3, D=4, H=5, seed=0):
@@ -48,6 +50,7 @@ def test_gradcheck_in_float64_inputs_state_and_parameters(cls):
 
 @pytest.mark.parametrize("cls, rows", [(LSTMCell, 4), (PeepholeLSTMCell, 4),
                                        (NoForgetGateLSTMCell, 3), (CIFGLSTMCell, 3),
+                                       (NoOutputActivationLSTMCell, 4),
                                        (LayerNormLSTMCell, 4)])
 def test_shapes_and_zero_state_default(cls, rows):
     cell = cls(4, 5, dtype=F64)
@@ -138,6 +141,20 @@ def test_cifg_forget_gate_is_one_minus_input_gate():
     # convex mix: a state in [-1, 1] stays there, whatever the input
     _, (_, c_T) = RecurrentLayer(cell)(10 * torch.randn(50, 3, 4, dtype=F64))
     assert c_T.abs().max() <= 1
+
+
+def test_no_output_activation_cell_outputs_o_times_c_unsquashed():
+    noaf = _randomize(NoOutputActivationLSTMCell(4, 5, dtype=F64))
+    plain = LSTMCell(4, 5, dtype=F64)
+    plain.load_state_dict(noaf.state_dict())  # same names and shapes, strict
+    x, h, _ = _inputs()
+    c = 3 * torch.ones(3, 5, dtype=F64)  # a cell state beyond tanh's range
+    (h_noaf, c_noaf), gates = noaf.forward_with_gates(x, (h, c))
+    h_plain, c_plain = plain(x, (h, c))
+    assert torch.equal(c_noaf, c_plain)  # the memory rule is the standard one, bit for bit
+    assert torch.equal(h_noaf, gates["o"] * c_noaf)
+    torch.testing.assert_close(h_plain, gates["o"] * torch.tanh(c_noaf), atol=1e-15, rtol=0)
+    assert h_plain.abs().max() < 1 < h_noaf.abs().max()
 
 
 def test_layer_norm_normalized_preactivations_have_mean_0_variance_1():
