@@ -111,13 +111,15 @@ def _device(model: nn.Module) -> torch.device:
 def train_epoch(model: LanguageModel, batches: Iterable[tuple[Tensor, Tensor]],
                 optimizer: torch.optim.Optimizer, clip: float | None = None,
                 scheduler=None, progress: bool = True, desc: str = "train",
-                batch_losses: list[float] | None = None) -> float:
+                batch_losses: list[float] | None = None,
+                grad_norms: list[float] | None = None) -> float:
     """One pass over ``batches`` of (inputs (T, B), targets (T, B)); mean loss in nats.
 
     The state starts at zeros, is carried from window to window and detached after
     each one. ``clip``: rescale the joint gradient norm to at most this. ``scheduler``
     (optional) is stepped after every update, for per-update schedules; step per-epoch
-    schedules yourself. ``batch_losses``, if a list, receives every window's loss.
+    schedules yourself. ``batch_losses``, if a list, receives every window's loss;
+    ``grad_norms``, if a list, every update's joint gradient norm *before* clipping.
     The mean weights each window by its number of targets (the last may be shorter).
     """
     if clip is not None and not (isinstance(clip, numbers.Real) and 0 < clip < math.inf):
@@ -134,7 +136,13 @@ def train_epoch(model: LanguageModel, batches: Iterable[tuple[Tensor, Tensor]],
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
+            norm = nn.utils.clip_grad_norm_(model.parameters(), clip)
+        elif grad_norms is not None:
+            # Measured only: the gradients are left exactly as they are.
+            norm = torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(p.grad) for p in model.parameters() if p.grad is not None]))
+        if grad_norms is not None:
+            grad_norms.append(float(norm))
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
