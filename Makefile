@@ -1,6 +1,10 @@
 # The course's commands. Each creates .venv on first use.
 #   make book       build the HTML book from the committed outputs
-#   make test       lint, unit tests, every notebook in fast mode, strict book build
+#   make test       lint, unit tests, every notebook in fast mode, strict book build,
+#                   then the built site opened in headless Chromium
+#   make site       only that browser test, against the current _build/html
+#   make exercises  regenerate book/exercises.md from the notebooks' exercises
+#   make screenshot the README's screenshot of the book (book/images/book_screenshot.png)
 #   make reproduce  re-execute every notebook in full mode, in place
 #   make bench      benchmarks, as ratios measured side by side
 
@@ -16,7 +20,7 @@ export LSTM_COURSE_DATA := $(abspath $(LSTM_COURSE_DATA))
 endif
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv book test lint unit notebooks book-strict reproduce bench clean
+.PHONY: venv book test lint unit notebooks book-strict site exercises screenshot reproduce bench clean
 
 venv: $(STAMP)
 
@@ -29,19 +33,33 @@ book: venv
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
 	@echo "Open $(CURDIR)/_build/html/index.html"
 
-test: lint unit notebooks book-strict
+test: lint unit notebooks book-strict site
 
 lint: venv
 	$(BIN)/ruff check lstm_course tests book
 
+# The browser test needs the built book: `site` runs it after `book-strict`.
 unit: venv
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests --ignore=tests/test_site_in_browser.py
 
 notebooks: venv
 	LSTM_COURSE_FAST=1 $(BIN)/pytest --nbval-lax --nbval-current-env -p no:cacheprovider book
 
 book-strict: venv
 	$(BIN)/jupyter-book build . --all $(BOOK_FLAGS)
+
+# Every page of _build/html in headless Chromium (Debian's chromium package). A skip is
+# an error here, so CI cannot pass without running it. Screenshots: _build/screenshots/.
+site: venv
+	LSTM_COURSE_REQUIRE_BROWSER=1 $(BIN)/pytest -p no:cacheprovider tests/test_site_in_browser.py
+
+exercises: venv
+	$(BIN)/python -m lstm_course.exercises
+
+screenshot: book
+	$(BIN)/python tests/browser.py screenshot _build/html \
+		"book/02_lstm_cell.html#the-standard-equations-and-the-stacked-form" \
+		book/images/book_screenshot.png
 
 reproduce: venv
 	$(BIN)/python -m lstm_course.notebooks reproduce

@@ -125,7 +125,18 @@ def test_make_test_runs_nbval_in_fast_mode_over_the_book():
     assert "LSTM_COURSE_FAST=1" in notebooks_rule
     assert "--nbval-lax" in notebooks_rule and notebooks_rule.rstrip().endswith("book")
     test_rule = re.search(r"^test: (.*)$", makefile, re.M).group(1).split()
-    assert test_rule == ["lint", "unit", "notebooks", "book-strict"]
+    assert test_rule == ["lint", "unit", "notebooks", "book-strict", "site"]
+
+
+def test_make_test_opens_the_built_site_in_a_browser_and_cannot_skip_it():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    site_rule = makefile.split("\nsite:", 1)[1].split("\n\n", 1)[0]
+    assert "LSTM_COURSE_REQUIRE_BROWSER=1" in site_rule
+    assert "tests/test_site_in_browser.py" in site_rule
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    install = ci.index("apt-get install")
+    assert "chromium" in ci[install:].split("\n", 1)[0]
+    assert install < ci.index("\nmake test"), "CI installs chromium before make test"
 
 
 def test_readme_gives_the_two_commands():

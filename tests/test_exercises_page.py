@@ -1,0 +1,117 @@
+"""The exercises index (book/exercises.md) is generated from the notebooks and current."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from lstm_course import exercises
+from lstm_course.exercises import PAGE, first_sentence, generate, parse_exercises
+from lstm_course.notebooks import ROOT, chapter_notebooks, toc_files
+
+
+def test_the_committed_page_is_the_generated_one():
+    committed = (ROOT / PAGE).read_text(encoding="utf-8")
+    assert committed == generate(), f"{PAGE} is out of date: run `make exercises`"
+
+
+def test_the_page_is_in_the_back_matter_of_the_toc():
+    entries = toc_files()
+    assert "book/exercises" in entries
+    assert entries.index("book/exercises") > max(
+        entries.index(f"book/{p.stem}") for p in chapter_notebooks())
+
+
+def test_every_chapter_is_listed_with_all_its_exercises():
+    book = exercises.chapters()
+    assert [c.doc for c in book] == [p.stem for p in chapter_notebooks()]
+    labels = [ex.label for chapter in book for ex in chapter.exercises]
+    assert len(labels) == len(set(labels)), "exercise labels must be unique across the book"
+    page = (ROOT / PAGE).read_text(encoding="utf-8")
+    for chapter in book:
+        assert 2 <= len(chapter.exercises) <= 5, chapter.doc
+        assert f"## {chapter.title}\n" in page
+        for ex in chapter.exercises:
+            assert f"{{ref}}`{ex.label}`" in page
+            assert ex.first_sentence and ex.first_sentence[-1] in ".?!:", ex
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("One. Two.", "One."),
+    ("Why $a.b$ here? Then.", "Why $a.b$ here?"),
+    ("Use `x.mean()` (e.g. twice). Next.", "Use `x.mean()` (e.g. twice)."),
+    ("Keep (Hint: this. And that.) going. Next.", "Keep (Hint: this. And that.) going."),
+    ("A cite {cite:t}`a.b` works.\nOn a new line.", "A cite {cite:t}`a.b` works."),
+    ("Values 0.5 and 1.5 stay. Next.", "Values 0.5 and 1.5 stay."),
+    ("No full stop at the end", "No full stop at the end"),
+])
+def test_first_sentence(text, expected):
+    assert first_sentence(text) == expected
+
+
+def test_a_short_first_sentence_comes_with_the_next():
+    assert first_sentence("Where? Compute it. Then more.", min_chars=10) == "Where? Compute it."
+    assert first_sentence("Short. Then it ends in a colon:", min_chars=20) == "Short."
+
+
+def test_parse_exercises_reads_labels_titles_and_both_fences():
+    markdown = textwrap.dedent("""\
+        Intro.
+
+        ```{exercise}
+        :label: ex-a
+
+        First sentence here. Second one.
+        ```
+
+        :::{exercise} A title
+        :label: ex-b
+        :class: note
+
+        Colon fence. More.
+        :::
+        """)
+    found = parse_exercises(markdown)
+    assert [(e.label, e.title, e.first_sentence) for e in found] == [
+        ("ex-a", "", "First sentence here. Second one."),
+        ("ex-b", "A title", "Colon fence. More."),
+    ]
+    assert "*A title*." in exercises.render([exercises.Chapter("x", "1. X", tuple(found))])
+
+
+def test_an_exercise_without_a_label_or_with_glue_is_an_error():
+    with pytest.raises(ValueError, match="no :label:"):
+        parse_exercises("```{exercise}\n\nText.\n```\n", where="nb")
+    with pytest.raises(ValueError, match="glue"):
+        parse_exercises("```{exercise}\n:label: ex-g\n\nIt is {glue:text}`x`.\n```\n")
+
+
+def test_the_generator_follows_the_toc(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n"
+        "  - file: book/02_b\n  - file: book/01_a\n", encoding="utf-8")
+
+    def notebook(title, label):
+        cells = [{"cell_type": "markdown", "source": [f"# {title}\n"]},
+                 {"cell_type": "markdown",
+                  "source": [f"```{{exercise}}\n:label: {label}\n\nDo {label}.\n```\n"]}]
+        return json.dumps({"cells": cells})
+
+    (tmp_path / "book" / "01_a.ipynb").write_text(notebook("1. A", "ex-a"), encoding="utf-8")
+    (tmp_path / "book" / "02_b.ipynb").write_text(notebook("2. B", "ex-b"), encoding="utf-8")
+    page = generate(tmp_path)
+    assert page.index("## 2. B") < page.index("## 1. A"), "reading order is _toc.yml's"
+    assert "- {ref}`ex-b`: Do ex-b." in page
+
+
+def test_make_exercises_writes_the_page(tmp_path, monkeypatch):
+    monkeypatch.setattr(exercises, "ROOT", tmp_path)
+    monkeypatch.setattr(exercises, "generate", lambda root=None: "# Exercises\n")
+    (tmp_path / "book").mkdir()
+    assert exercises.main(["--check"]) == 1
+    assert exercises.main([]) == 0
+    assert (tmp_path / PAGE).read_text(encoding="utf-8") == "# Exercises\n"
+    assert exercises.main(["--check"]) == 0
