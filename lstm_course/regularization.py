@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -33,23 +32,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lstm_course.language_model import evaluate, train_epoch
-from lstm_course.recurrent_dropout import dropout_lstm_layer, dropout_mask
+from lstm_course.recurrent_dropout import _count, _probability, dropout_lstm_layer, dropout_mask
 from lstm_course.text import batchify, bptt_batches
 
 State = tuple[Tensor, Tensor]
-
-
-def _probability(name: str, p) -> float:
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
-        raise ValueError(f"{name} must be a probability in [0, 1), got {p!r} "
-                         "(1 would drop everything)")
-    return float(p)
-
-
-def _count(name: str, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {n!r}")
-    return int(n)
 
 
 def locked_dropout(x: Tensor, p: float, training: bool = True,
