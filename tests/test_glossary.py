@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from lstm_course.notebooks import ROOT, chapter_notebooks, toc_files
 
 GLOSSARY = ROOT / "book" / "glossary.md"
 BLOCK = re.compile(r"^```\{glossary\}\n(.*?)^```$", re.M | re.S)
+# What is not prose: code blocks (a fence with a language; a bare ``` closes a directive),
+# inline code and so the text of every role, math, headings, directive lines and options.
+NOT_PROSE = re.compile(r"^```[^\s{`][^\n]*\n.*?^```[ \t]*$|`[^`]*`|\$\$.*?\$\$|\$[^$]+\$"
+                       r"|^(?:#|```|:[\w-]+:)[^\n]*", re.M | re.S)
+# {term}`name` or {term}`text <name>`; group 2 (or else 1) is the glossary term linked to.
+TERM_ROLE = re.compile(r"\{term\}`([^`<]*?)(?:\s*<([^`<>]+)>)?`")
 
 
 def glossary_entries(text: str) -> list[tuple[list[str], str]]:
@@ -36,21 +43,74 @@ def glossary_entries(text: str) -> list[tuple[list[str], str]]:
     return entries
 
 
+def markdown_cells(path: Path) -> list[str]:
+    """The markdown of a page: a notebook's markdown cells, or a ``.md`` file whole."""
+    if path.suffix == ".md":
+        return [path.read_text(encoding="utf-8")]
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+
+
 def book_text() -> str:
     """The prose of every chapter and of the intro, lower-cased, without ``$``."""
-    parts = [(ROOT / "book" / "intro.md").read_text(encoding="utf-8")]
+    parts = markdown_cells(ROOT / "book" / "intro.md")
     for path in chapter_notebooks():
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        parts += ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+        parts += markdown_cells(path)
     # Without math delimiters, so that "top-$k$" reads as "top-k".
     return "\n".join(parts).lower().replace("$", "")
 
 
+def term_pattern(term: str) -> str:
+    """A regex for ``term`` as words in lower-case text (hyphen or space alike, plural too)."""
+    words = [re.escape(w) for w in re.split(r"[\s-]+", term.lower())]
+    return r"(?<![\w-])" + r"[\s-]+".join(words) + r"(?:s|es)?(?![\w])"
+
+
 def used(term: str, text: str) -> bool:
     """Whether ``term`` occurs in ``text`` as words (hyphen or space alike, plural too)."""
-    words = [re.escape(w) for w in re.split(r"[\s-]+", term.lower())]
-    pattern = r"(?<![\w-])" + r"[\s-]+".join(words) + r"(?:s|es)?(?![\w])"
-    return re.search(pattern, text) is not None
+    return re.search(term_pattern(term), text) is not None
+
+
+def prose(markdown: str) -> str:
+    """``markdown`` lower-cased, with what is not prose (``NOT_PROSE``) blanked out."""
+    return NOT_PROSE.sub("\0", markdown).lower()
+
+
+def used_alone(names: list[str], text: str, all_names: list[str]) -> bool:
+    """Whether an entry is used in ``text`` outside the longer terms that contain it.
+
+    The "dropout" of "recurrent dropout" or the "BPTT" of "truncated BPTT" belongs to the
+    longer term, whose own link covers it.
+    """
+    for other in all_names:
+        if other not in names and any(used(name, other.lower()) for name in names):
+            text = re.sub(term_pattern(other), "\0", text)
+    return any(used(name, text) for name in names)
+
+
+def glossary_link_problems(root: Path = ROOT) -> list[str]:
+    """Each chapter must link (``{term}``) every glossary entry its prose uses, and every
+    ``{term}`` on any page of the book must name a glossary term. One line per problem."""
+    entries = glossary_entries((root / "book" / "glossary.md").read_text(encoding="utf-8"))
+    all_names = [name for names, _ in entries for name in names]
+    problems = []
+    for path in chapter_notebooks(root):
+        cells = markdown_cells(path)
+        text = "\n".join(prose(cell) for cell in cells)
+        linked = {m.group(2) or m.group(1) for cell in cells for m in TERM_ROLE.finditer(cell)}
+        missing = [names[0] for names, _ in entries
+                   if used_alone(names, text, all_names) and not linked & set(names)]
+        if missing:
+            problems.append(f"{path.name} uses these glossary terms without a {{term}} link: "
+                            f"{missing}")
+    for name in toc_files(root):
+        for path in (root / f"{name}.ipynb", root / f"{name}.md"):
+            if path.exists():
+                targets = {m.group(2) or m.group(1) for cell in markdown_cells(path)
+                           for m in TERM_ROLE.finditer(cell)}
+                if unknown := sorted(targets - set(all_names)):
+                    problems.append(f"{path.name} links to terms the glossary lacks: {unknown}")
+    return problems
 
 
 def test_the_glossary_is_in_the_back_matter():
@@ -88,3 +148,17 @@ def test_used_matches_words_not_parts_of_words():
     assert used("padding", "right padding,")
     assert not used("GRU", "mingru")
     assert not used("gate", "gateway")
+
+
+def test_each_chapter_links_the_glossary_terms_it_uses():
+    problems = glossary_link_problems()
+    assert not problems, "\n".join(problems)
+
+
+def test_term_links_and_prose_are_parsed():
+    text = "the {term}`forget gates <forget gate>`, a {term}`GRU` and `cell state` $h_t$"
+    assert [m.group(2) or m.group(1) for m in TERM_ROLE.finditer(text)] == ["forget gate", "GRU"]
+    assert not used("cell state", prose(text))
+    names = ["dropout", "recurrent dropout", "variational dropout"]
+    assert not used_alone(["dropout"], "with recurrent dropout", names)
+    assert used_alone(["dropout"], "with dropout and recurrent dropout", names)
