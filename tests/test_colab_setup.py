@@ -19,7 +19,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 from lstm_course.notebooks import ROOT, chapter_notebooks
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-CHAPTERS = [p for p in chapter_notebooks() if p.suffix == ".ipynb"]
+CHAPTERS = chapter_notebooks()
 SETUP = re.compile(
     r"^try:\n"
     r"    import lstm_course as lc\n"
