@@ -54,7 +54,7 @@ site: venv
 	LSTM_COURSE_REQUIRE_BROWSER=1 $(BIN)/pytest -p no:cacheprovider tests/test_site_in_browser.py
 
 exercises: venv
-	$(BIN)/python -m lstm_course.exercises
+	$(BIN)/python -m lstm_course.book_tools.exercises
 
 screenshot: book
 	$(BIN)/python tests/browser.py screenshot _build/html \
@@ -62,10 +62,10 @@ screenshot: book
 		book/images/book_screenshot.png
 
 reproduce: venv
-	$(BIN)/python -m lstm_course.notebooks reproduce
+	$(BIN)/python -m lstm_course.book_tools.reproduce reproduce
 
 bench: venv
-	$(BIN)/python -m lstm_course.bench
+	$(BIN)/python -m lstm_course.perf
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -1,6 +1,37 @@
-"""Helper package of the LSTM course. Notebooks import from here; see DESIGN in the book."""
+"""Helper package of the LSTM course. Notebooks import from here.
 
+The notebook helpers live at the top: ``setup``, ``config``, ``pick``, ``get_device``,
+``glue`` and ``meets_bar``. The rest is grouped by what it holds; imports run downwards
+in this list, never up:
+
+    experiments/   one module per study behind a chapter (long_lags, sentiment, ptb, ...)
+    perf/          timing side by side, and the LSTM implementations chapter 6 times
+    book_tools/    glue and meets_bar, `make reproduce`, the exercises page
+    training/      the training loop (fit, evaluate, History) and language models
+    layers/        PyTorch modules from scratch: LSTM and GRU drop-ins, variant cells,
+                   minGRU/minLSTM, recurrent dropout
+    scratch/       the LSTM in NumPy: forward, backward, gradient checks
+    data/          datasets (download, checksum, loaders) and text (Vocab, batching)
+    plot.py, diagrams.py   the figures the chapters draw
+    runtime.py     modes (full/fast), seeds, device, plot defaults
+    checks.py      argument checks shared by every public function
+
+Where does X live? The LSTM layer: ``layers.LSTM``. The NumPy LSTM: ``scratch``. The
+language-model training loop: ``training.language_model``. A dataset: ``data``.
+"""
+
+from lstm_course.book_tools.report import glue, meets_bar
 from lstm_course.runtime import config, get_device, is_fast, mode, pick, seed_everything, setup
 
-__all__ = ["config", "get_device", "is_fast", "mode", "pick", "seed_everything", "setup"]
+__all__ = [
+    "config",
+    "get_device",
+    "glue",
+    "is_fast",
+    "meets_bar",
+    "mode",
+    "pick",
+    "seed_everything",
+    "setup",
+]
 __version__ = "0.1.0"

@@ -13,6 +13,11 @@ from collections.abc import Iterable
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyBboxPatch
 
+__all__ = [
+    "GATE_NAMES",
+    "draw_lstm_cell",
+]
+
 GATE_NAMES = ("i", "f", "g", "o")
 
 # name -> (x of the box centre, activation, symbol, what it is)

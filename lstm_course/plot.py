@@ -10,6 +10,13 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+__all__ = [
+    "plot_history",
+    "plot_curves",
+    "plot_heatmap",
+    "plot_gradient_norms",
+]
+
 
 def _axes(ax):
     if ax is None:
@@ -30,7 +37,7 @@ def plot_history(history, keys: Sequence[str] = ("train_loss", "val_loss"), ax=N
     """Training curves, one line per key, against epochs 1, 2, ...
 
     Args:
-        history: a ``lstm_course.train.History`` or a mapping name -> per-epoch values.
+        history: a ``lstm_course.training.loop.History`` or a mapping name -> per-epoch values.
         keys: which entries to draw; missing or empty ones are skipped.
     """
     history = _as_mapping(history)
@@ -117,7 +124,7 @@ def plot_gradient_norms(norms: Mapping[str, Sequence[float]], ax=None,
 
     Args:
         norms: label -> array whose entry k is the norm at lag k (as returned by
-            ``lstm_course.gradients.gradient_norms_by_lag``).
+            ``lstm_course.experiments.vanishing_gradients.gradient_norms_by_lag``).
     """
     if not norms:
         raise ValueError("norms is empty: pass a mapping of label -> norms by lag")

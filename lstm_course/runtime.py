@@ -16,6 +16,19 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+__all__ = [
+    "FAST_ENV",
+    "is_fast",
+    "mode",
+    "pick",
+    "config",
+    "get_device",
+    "seed_everything",
+    "set_plot_defaults",
+    "Runtime",
+    "setup",
+]
+
 FAST_ENV = "LSTM_COURSE_FAST"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}

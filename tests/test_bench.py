@@ -2,7 +2,7 @@ import statistics
 
 import pytest
 
-from lstm_course.bench import (
+from lstm_course.perf.timing import (
     compare_numpy_torch,
     format_comparison,
     main,

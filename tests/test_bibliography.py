@@ -10,7 +10,7 @@ import re
 
 from pybtex.database import parse_file
 
-from lstm_course.notebooks import ROOT, toc_files
+from lstm_course.book_tools.reproduce import ROOT, toc_files
 
 BIB = parse_file(str(ROOT / "references.bib"))
 

@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from lstm_course.notebooks import ROOT, toc_files
+from lstm_course.book_tools.reproduce import ROOT, toc_files
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 BOOK_SOURCES = sorted((ROOT / "book").glob("*.ipynb")) + sorted((ROOT / "book").glob("*.md"))

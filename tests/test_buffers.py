@@ -3,7 +3,7 @@ import threading
 import numpy as np
 import pytest
 
-from lstm_course.buffers import BufferPool
+from lstm_course.scratch.buffers import BufferPool
 
 
 def test_reuses_an_array_nobody_holds():

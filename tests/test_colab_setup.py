@@ -16,7 +16,7 @@ import pytest
 import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
-from lstm_course.notebooks import ROOT, chapter_notebooks
+from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 CHAPTERS = chapter_notebooks()

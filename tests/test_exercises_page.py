@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from lstm_course import exercises
-from lstm_course.exercises import PAGE, first_sentence, generate, parse_exercises
-from lstm_course.notebooks import ROOT, chapter_notebooks, toc_files
+from lstm_course.book_tools import exercises
+from lstm_course.book_tools.exercises import PAGE, first_sentence, generate, parse_exercises
+from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks, toc_files
 
 
 def test_the_committed_page_is_the_generated_one():

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course import forecasting as fc
-from lstm_course.pitfalls import sliding_windows
+from lstm_course.experiments import forecasting as fc
+from lstm_course.experiments.common_mistakes import sliding_windows
 
 
 def test_rolling_origins_score_every_horizon():

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from lstm_course.fused import lstm_loop
-from lstm_course.modules import LSTM, lstm_layer
+from lstm_course.layers.handwritten_backward import lstm_loop
+from lstm_course.layers.rnn import LSTM, lstm_layer
 
 F64 = torch.float64
 

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from lstm_course.notebooks import ROOT, chapter_notebooks, toc_files
+from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks, toc_files
 
 GLOSSARY = ROOT / "book" / "glossary.md"
 BLOCK = re.compile(r"^```\{glossary\}\n(.*?)^```$", re.M | re.S)

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from lstm_course.gradcheck import check_gradients, numerical_gradient, relative_error, verdict
+from lstm_course.scratch.gradcheck import (
+    check_gradients,
+    numerical_gradient,
+    relative_error,
+    verdict,
+)
 
 
 @pytest.fixture

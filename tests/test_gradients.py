@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_course.gradients import gradient_norms_by_lag, unroll
+from lstm_course.experiments.vanishing_gradients import gradient_norms_by_lag, unroll
 
 T, B, D, H = 5, 3, 4, 6
 

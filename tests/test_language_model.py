@@ -1,4 +1,4 @@
-"""Tests of lstm_course.language_model on tiny models and tiny made-up text."""
+"""Tests of lstm_course.training.language_model on tiny models and tiny made-up text."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lstm_course.language_model import (
+from lstm_course.data.text import Vocab, batchify, bptt_batches
+from lstm_course.training.language_model import (
     LanguageModel,
     detach_state,
     evaluate,
@@ -18,7 +19,6 @@ from lstm_course.language_model import (
     save_checkpoint,
     train_epoch,
 )
-from lstm_course.text import Vocab, batchify, bptt_batches
 
 TEXT = "abcabdabcabd" * 20
 

@@ -6,7 +6,15 @@ import math
 import pytest
 import torch
 
-from lstm_course.minimal_rnn import MinGRU, MinLSTM, g, log_g, scan_doubling, scan_log, scan_loop
+from lstm_course.layers.minimal_rnn import (
+    MinGRU,
+    MinLSTM,
+    g,
+    log_g,
+    scan_doubling,
+    scan_log,
+    scan_loop,
+)
 
 f64 = torch.float64
 

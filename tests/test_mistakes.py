@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_course.mistakes import (
+from lstm_course.experiments.wrong_equations import (
     KEYS,
     MISTAKES,
     cell_params,

@@ -6,7 +6,7 @@ import torch
 from recurrent_parity import assert_packed_parity, assert_same, error
 from torch import nn
 
-from lstm_course.modules import LSTM, lstm_cell
+from lstm_course.layers.rnn import LSTM, lstm_cell
 
 F64 = torch.float64
 FLAGS = list(itertools.product([1, 2, 3], [False, True], [False, True], [False, True]))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_course.notebooks import ROOT, chapter_notebooks
+from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks
 
 # rule -> (pattern, what the course writes instead)
 RULES: dict[str, tuple[re.Pattern, str]] = {

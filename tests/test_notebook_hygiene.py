@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from lstm_course.notebooks import ROOT, chapter_notebooks
+from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks
 
 NOTEBOOKS = chapter_notebooks()
 # A path with two or more directories, not preceded by something that makes it a URL

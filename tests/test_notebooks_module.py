@@ -2,8 +2,8 @@ import textwrap
 
 import pytest
 
-from lstm_course import notebooks
-from lstm_course.notebooks import ROOT, chapter_notebooks, main, toc_files
+from lstm_course.book_tools import reproduce as notebooks
+from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks, main, toc_files
 
 TOC = """\
 format: jb-book

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from lstm_course.notebooks import ROOT
+from lstm_course.book_tools.reproduce import ROOT
 
 pytest.importorskip("setuptools")
 

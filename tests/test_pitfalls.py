@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course.pitfalls import Standardizer, chronological_split, graph_size, sliding_windows
+from lstm_course.experiments.common_mistakes import (
+    Standardizer,
+    chronological_split,
+    graph_size,
+    sliding_windows,
+)
 
 
 def test_graph_size_grows_with_carried_state_and_resets_after_detach():

@@ -1,4 +1,4 @@
-"""Tests of lstm_course.ptb on made-up word streams (the real corpus is not needed)."""
+"""Tests of lstm_course.experiments.ptb on made-up word streams (the real corpus is not needed)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lstm_course import ptb
-from lstm_course.language_model import evaluate, load_checkpoint
-from lstm_course.ptb import ZAREMBA, PTBConfig, load_ptb_ids, perplexity, train
-from lstm_course.text import batchify, bptt_batches
+from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.experiments import ptb
+from lstm_course.experiments.ptb import ZAREMBA, PTBConfig, load_ptb_ids, perplexity, train
+from lstm_course.training.language_model import evaluate, load_checkpoint
 
 SENTENCE = "the cat sat on the mat <eos> a dog ate the <unk> <eos>".split()
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_course.recurrent_dropout import DropoutLSTM, dropout_lstm_layer, dropout_mask
+from lstm_course.layers.dropout import DropoutLSTM, dropout_lstm_layer, dropout_mask
 
 D, H, T, B = 5, 4, 7, 3
 

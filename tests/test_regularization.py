@@ -1,4 +1,4 @@
-"""Tests of lstm_course.regularization (and train_epoch's grad_norms) on tiny models."""
+"""Tests of lstm_course.experiments.regularization (and train_epoch's grad_norms) on tiny models."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lstm_course.language_model import LanguageModel, evaluate, train_epoch
-from lstm_course.regularization import (
+from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.experiments.regularization import (
     RegularizedLM,
     count_parameters,
     embedding_dropout,
     fit_lm,
     locked_dropout,
 )
-from lstm_course.text import batchify, bptt_batches
+from lstm_course.training.language_model import LanguageModel, evaluate, train_epoch
 
 V = 6
 TEXT = torch.tensor([0, 1, 2, 0, 1, 3, 4, 5] * 40)

@@ -2,7 +2,7 @@ import sys
 
 import pytest
 
-from lstm_course.report import glue, meets_bar
+from lstm_course.book_tools.report import glue, meets_bar
 from lstm_course.runtime import FAST_ENV
 
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_course.sentiment import (
+from lstm_course.data.text import pack, pad_batch
+from lstm_course.experiments.sentiment import (
     SentimentLSTM,
     TfidfFeatures,
     fit_logistic,
@@ -19,7 +20,6 @@ from lstm_course.sentiment import (
     review_loader,
     running_predictions,
 )
-from lstm_course.text import pack, pad_batch
 
 
 def test_keras_pad_pads_and_truncates_at_the_front():

@@ -30,7 +30,7 @@ import pytest
 import yaml
 from browser import MATHJAX_CDN, Browser, find_chromium, find_mathjax, serve
 
-from lstm_course.notebooks import ROOT, chapter_notebooks, toc_files
+from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks, toc_files
 
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from lstm_course import speed
-from lstm_course.bench import training_flops
+from lstm_course.perf import implementations as speed
+from lstm_course.perf.timing import training_flops
 
 TINY = (3, 2, 4, 5)
 TORCH_NAMES = [n for n in speed.IMPLEMENTATIONS if n != "NumPy (scratch)"]

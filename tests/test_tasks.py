@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lstm_course.tasks import (
+from lstm_course.experiments.long_lags import (
     ADDING_BASELINE_MSE,
     SequenceClassifier,
     SequenceRegressor,
@@ -10,7 +10,7 @@ from lstm_course.tasks import (
     remember_first,
     train_on_stream,
 )
-from lstm_course.train import accuracy
+from lstm_course.training.loop import accuracy
 
 
 def _gen(seed=0):

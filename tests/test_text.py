@@ -3,7 +3,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from lstm_course.text import (
+from lstm_course.data.text import (
     BucketBatchSampler,
     Vocab,
     batchify,

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lstm_course.text import batchify, bptt_batches
-from lstm_course.train import (
+from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.training.loop import (
     History,
     accuracy,
     binary_accuracy,

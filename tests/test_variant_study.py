@@ -4,9 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_course.language_model import LanguageModel, evaluate, train_epoch
-from lstm_course.text import batchify, bptt_batches
-from lstm_course.variant_study import (
+from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.experiments.variant_study import (
     VARIANTS,
     CellLanguageModel,
     chance_separated,
@@ -14,6 +13,7 @@ from lstm_course.variant_study import (
     summarize,
     train_language_model,
 )
+from lstm_course.training.language_model import LanguageModel, evaluate, train_epoch
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))

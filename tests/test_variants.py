@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from lstm_course.variants import (
+from lstm_course.layers.cells import (
     CIFGLSTMCell,
     LayerNormLSTMCell,
     LSTMCell,

@@ -1,4 +1,5 @@
-"""Datasets of the course: where they live, how they are fetched, and how to load them.
+"""Datasets of the course: where they live, how they are fetched, how to load them, and
+how text becomes batches (``text``: tokenizer, ``Vocab``, padding, packing, BPTT batches).
 
 Quick start::
 
@@ -19,9 +20,29 @@ from lstm_course.data.datasets import load_imdb, load_ptb, load_time_machine, lo
 from lstm_course.data.downloader import download
 from lstm_course.data.errors import DatasetError
 from lstm_course.data.home import cache_dir, data_home
+from lstm_course.data.text import (
+    BucketBatchSampler,
+    Vocab,
+    batchify,
+    bptt_batches,
+    last_valid_step,
+    pack,
+    pad_batch,
+    tokenize,
+    unpack,
+)
 
 __all__ = [
+    "BucketBatchSampler",
     "DatasetError",
+    "Vocab",
+    "batchify",
+    "bptt_batches",
+    "last_valid_step",
+    "pack",
+    "pad_batch",
+    "tokenize",
+    "unpack",
     "cache_dir",
     "data_home",
     "download",

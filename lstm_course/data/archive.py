@@ -27,6 +27,14 @@ from pathlib import Path
 
 from lstm_course.data.errors import DatasetError
 
+__all__ = [
+    "CORRUPT_ERRORS",
+    "archive_errors",
+    "MemberGuard",
+    "safe_tar_members",
+    "extract_archive",
+]
+
 # Exceptions that mean "the archive bytes are bad", whatever the compression.
 CORRUPT_ERRORS = (
     tarfile.ReadError,

@@ -14,6 +14,14 @@ from pathlib import Path
 
 from lstm_course.data.errors import DatasetError
 
+__all__ = [
+    "HEX_LENGTHS",
+    "CHUNK_SIZE",
+    "parse_checksum",
+    "file_digest",
+    "verify_checksum",
+]
+
 # Hex length of each supported digest: catches a truncated copy-paste early.
 HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
 CHUNK_SIZE = 1 << 20  # 1 MiB: big enough to be fast, small enough to never matter for RAM

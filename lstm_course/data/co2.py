@@ -15,6 +15,14 @@ import numpy as np
 
 from lstm_course.data.checksum import verify_checksum
 
+__all__ = [
+    "CO2_FILE",
+    "CO2_CHECKSUM",
+    "FIRST_COMPLETE_MONTH",
+    "read_co2_csv",
+    "load_co2",
+]
+
 CO2_FILE = Path(__file__).with_name("co2_mauna_loa_monthly.csv")
 CO2_CHECKSUM = "sha256:21c40766885944717e56bd8a01afe050fd7b96fadce4356d104983649890d384"
 # The last month without any weekly value is April 1964 (also June and October 1958):

@@ -11,6 +11,15 @@ from __future__ import annotations
 from lstm_course.data import imdb
 from lstm_course.data.registry import fetch
 
+__all__ = [
+    "PTB_SPLITS",
+    "EOS",
+    "load_imdb",
+    "load_ptb",
+    "load_tiny_shakespeare",
+    "load_time_machine",
+]
+
 PTB_SPLITS = ("train", "valid", "test")
 EOS = "<eos>"
 

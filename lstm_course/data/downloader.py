@@ -24,6 +24,12 @@ from lstm_course.data.checksum import CHUNK_SIZE, parse_checksum
 from lstm_course.data.errors import DatasetError
 from lstm_course.data.home import DATA_ENV, data_home
 
+__all__ = [
+    "SCHEMES",
+    "USER_AGENT",
+    "download",
+]
+
 SCHEMES = ("http", "https", "file")
 USER_AGENT = "lstm-course-data/0.1 (+python urllib)"
 

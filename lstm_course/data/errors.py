@@ -7,6 +7,10 @@ truncated, hostile, cannot be downloaded or written) raise :class:`DatasetError`
 
 from __future__ import annotations
 
+__all__ = [
+    "DatasetError",
+]
+
 
 class DatasetError(RuntimeError):
     """A dataset file is missing, corrupt, unsafe, or cannot be fetched or written.

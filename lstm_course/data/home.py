@@ -17,6 +17,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = [
+    "DATA_ENV",
+    "CACHE_ENV",
+    "data_home",
+    "cache_dir",
+]
+
 DATA_ENV = "LSTM_COURSE_DATA"
 CACHE_ENV = "LSTM_COURSE_CACHE"
 

@@ -25,6 +25,15 @@ from lstm_course.data.errors import DatasetError
 from lstm_course.data.home import CACHE_ENV, cache_dir
 from lstm_course.data.registry import FILES, RemoteFile, fetch, missing_message
 
+__all__ = [
+    "SPLITS",
+    "LABELS",
+    "ARCHIVE_KEYS",
+    "CACHE_VERSION",
+    "load",
+    "parse_archive",
+]
+
 SPLITS = ("train", "test")
 LABELS = {"neg": 0, "pos": 1}
 # Preference order: the smaller verified copy first, then the official archive.

@@ -16,6 +16,13 @@ from lstm_course.data.downloader import download
 from lstm_course.data.errors import DatasetError
 from lstm_course.data.home import DATA_ENV, data_home
 
+__all__ = [
+    "FILES",
+    "RemoteFile",
+    "fetch",
+    "missing_message",
+]
+
 
 @dataclass(frozen=True)
 class RemoteFile:

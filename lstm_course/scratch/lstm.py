@@ -21,7 +21,17 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from lstm_course.buffers import BufferPool
+from lstm_course.scratch.buffers import BufferPool
+
+__all__ = [
+    "KEYS",
+    "sigmoid",
+    "init_params",
+    "lstm_cell_forward",
+    "lstm_cell_backward",
+    "lstm_forward",
+    "lstm_backward",
+]
 
 #: Parameter names and shapes: weight_ih (4H, D), weight_hh (4H, H), bias_ih/hh (4H,).
 KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -76,7 +86,7 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64) -
 #    depend on the recursion (the gates' local derivatives) is computed for all steps at
 #    once, before the loop.
 # 4. The big arrays come from a pool that reuses the memory of earlier calls once nothing
-#    refers to it (``lstm_course.buffers``): fresh memory costs a page fault per page.
+#    refers to it (``lstm_course.scratch.buffers``): fresh memory costs a page fault per page.
 
 _POOL = BufferPool()
 

@@ -2,17 +2,17 @@
 
 One forward + backward pass of one LSTM layer over (T, B, D) inputs, float32, the input's
 gradient included (a layer inside a network needs it), timed for several implementations
-side by side with :func:`lstm_course.bench.time_interleaved`: every round runs each of
+side by side with :func:`lstm_course.perf.timing.time_interleaved`: every round runs each of
 them once, so they all see the same background load and their ratios hold.
 
 The implementations (``IMPLEMENTATIONS``):
 
 - ``NumPy (scratch)``: chapter 4's NumPy LSTM, in a process of its own (NumPy's and
   PyTorch's thread pools slow each other down when they share one);
-- ``module, autograd``: chapter 5's ``lstm_course.modules.LSTM``, autograd recording
+- ``module, autograd``: chapter 5's ``lstm_course.layers.rnn.LSTM``, autograd recording
   the Python time loop;
 - ``module, handwritten backward``: the same module with ``handwritten_backward=True``
-  (``lstm_course.fused``);
+  (``lstm_course.layers.handwritten_backward``);
 - ``module, torch.compile``: chapter 5's module through ``torch.compile``;
 - ``nn.LSTMCell loop``: a Python loop over ``nn.LSTMCell``, as tutorials write it;
 - ``nn.LSTM``: PyTorch's fused kernels (oneDNN on the CPU, cuDNN on a CUDA GPU); on the
@@ -27,13 +27,28 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
-from lstm_course.bench import (
+from lstm_course.perf.timing import (
     measure_in_subprocess,
     sgemm_gflops,
     time_interleaved,
     time_it,
     training_flops,
 )
+
+__all__ = [
+    "IMPLEMENTATIONS",
+    "training_bytes",
+    "memory_bandwidth_gbs",
+    "ceilings",
+    "floor_ms",
+    "torch_step",
+    "input_gradients",
+    "available",
+    "measure_point",
+    "sweep",
+    "packed_vs_padded",
+    "format_point",
+]
 
 IMPLEMENTATIONS = ("NumPy (scratch)", "module, autograd", "module, handwritten backward",
                    "module, torch.compile", "nn.LSTMCell loop", "nn.LSTM",
@@ -89,7 +104,7 @@ def torch_step(name: str, T: int, B: int, D: int, H: int,
     For ``module, torch.compile`` the first call compiles (seconds to a minute); time it
     separately (see :func:`measure_point`).
     """
-    from lstm_course.modules import LSTM
+    from lstm_course.layers.rnn import LSTM
 
     device = torch.device(device)
     torch.manual_seed(0)
@@ -238,7 +253,7 @@ def packed_vs_padded(T: int, B: int, D: int, H: int, device: str | torch.device 
 
 def format_point(row: dict, shape: tuple[int, int, int, int], limits: dict) -> str:
     """One shape's medians as a table, fastest first: ms, multiple of nn.LSTM's time,
-    GFLOP/s (:func:`lstm_course.bench.training_flops` over the time) and that as a
+    GFLOP/s (:func:`lstm_course.perf.timing.training_flops` over the time) and that as a
     share of the measured sgemm rate; then the two lower bounds of :func:`floor_ms`."""
     times = {n: row[n] for n in IMPLEMENTATIONS if n in row}
     reference = times.get("nn.LSTM", min(times.values()))

@@ -20,6 +20,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+__all__ = [
+    "lstm_loop",
+]
+
 
 class _LSTMLoop(torch.autograd.Function):
     """(x_proj, h0, c0, weight_hh) -> (h for every step, h_T, c_T); see :func:`lstm_loop`."""

@@ -31,9 +31,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstm_course.language_model import evaluate, train_epoch
-from lstm_course.recurrent_dropout import _count, _probability, dropout_lstm_layer, dropout_mask
-from lstm_course.text import batchify, bptt_batches
+from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.layers.dropout import _count, _probability, dropout_lstm_layer, dropout_mask
+from lstm_course.training.language_model import evaluate, train_epoch
+
+__all__ = [
+    "locked_dropout",
+    "embedding_dropout",
+    "RegularizedLM",
+    "count_parameters",
+    "LMRun",
+    "fit_lm",
+]
 
 State = tuple[Tensor, Tensor]
 

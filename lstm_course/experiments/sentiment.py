@@ -3,7 +3,7 @@ running prediction, and a TF-IDF logistic-regression baseline.
 
 Reviews are lists of token ids (``Vocab.encode(tokenize(text))``). A batch is
 ``((tokens (B, T), lengths (B,)), labels (B,) float)``, right-padded, so
-``lstm_course.train.fit`` can call ``model(tokens, lengths)`` and a binary
+``lstm_course.training.loop.fit`` can call ``model(tokens, lengths)`` and a binary
 cross-entropy on one logit per review. :func:`keras_pad` reproduces Keras's
 ``pad_sequences`` (padding and truncation at the front) for the Keras example.
 """
@@ -19,8 +19,23 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from lstm_course.recurrent_dropout import DropoutLSTM
-from lstm_course.text import BucketBatchSampler, last_valid_step, pack, pad_batch, unpack
+from lstm_course.data.text import BucketBatchSampler, last_valid_step, pack, pad_batch, unpack
+from lstm_course.layers.dropout import DropoutLSTM
+
+__all__ = [
+    "POOLINGS",
+    "keras_pad",
+    "reverse_padded",
+    "collate",
+    "review_loader",
+    "SentimentLSTM",
+    "running_predictions",
+    "keras_init_",
+    "ngrams",
+    "TfidfFeatures",
+    "fit_logistic",
+    "logistic_logits",
+]
 
 POOLINGS = ("last", "max", "mean", "maxmean")
 
@@ -67,7 +82,7 @@ def collate(batch: Sequence[tuple[Sequence[int], int]], pad_index: int = 0):
 def review_loader(ids: Sequence[Sequence[int]], labels: Sequence[int], batch_size: int, *,
                   shuffle: bool = False, bucket: bool = False, seed: int = 0,
                   pad_index: int = 0) -> DataLoader:
-    """Batches of reviews for :func:`lstm_course.train.fit`.
+    """Batches of reviews for :func:`lstm_course.training.loop.fit`.
 
     ``bucket=True`` groups reviews of similar length (see ``BucketBatchSampler``), so
     a batch is padded to little more than its longest review rather than the longest
@@ -104,7 +119,7 @@ class SentimentLSTM(nn.Module):
         embed_dropout, output_dropout: ordinary dropout on the embeddings and on the
             pooled features, in training.
         dropout, recurrent_dropout: Keras-style masks on the LSTM's input and on
-            h_{t-1} (see :class:`~lstm_course.recurrent_dropout.DropoutLSTM`);
+            h_{t-1} (see :class:`~lstm_course.layers.dropout.DropoutLSTM`);
             unidirectional and unpacked only (it is a Python loop).
 
     ``forward(tokens (B, T), lengths (B,)) -> logits (B,)``. The LSTMs are

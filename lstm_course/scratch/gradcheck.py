@@ -20,6 +20,13 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+__all__ = [
+    "numerical_gradient",
+    "relative_error",
+    "check_gradients",
+    "verdict",
+]
+
 _TINY = np.finfo(np.float64).tiny
 
 

@@ -25,10 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from lstm_course.language_model import evaluate, train_epoch
-from lstm_course.modules import GRU
-from lstm_course.text import batchify, bptt_batches
-from lstm_course.variants import (
+from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.layers.cells import (
     CIFGLSTMCell,
     LayerNormLSTMCell,
     LSTMCell,
@@ -37,6 +35,17 @@ from lstm_course.variants import (
     PeepholeLSTMCell,
     RecurrentLayer,
 )
+from lstm_course.layers.rnn import GRU
+from lstm_course.training.language_model import evaluate, train_epoch
+
+__all__ = [
+    "VARIANTS",
+    "CellLanguageModel",
+    "count_parameters",
+    "train_language_model",
+    "chance_separated",
+    "summarize",
+]
 
 #: Each variant as ``make(input_size, hidden_size) -> layer``, the layer mapping inputs
 #: (T, B, D) and a state (or None) to ``(output (T, B, H), state)``. Names follow Greff

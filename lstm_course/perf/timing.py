@@ -2,7 +2,7 @@
 warm-up, as medians, compared as ratios. ``make bench`` runs :func:`main`.
 
 Two tables: the LSTM implementations of chapter 6 against each other
-(``lstm_course.speed``), and the NumPy LSTM of ``lstm_course.scratch`` against
+(``lstm_course.perf.implementations``), and the NumPy LSTM of ``lstm_course.scratch`` against
 ``torch.nn.LSTM`` (chapter 4), each side in a process of its own so that neither
 library's thread pools or allocator caches disturb the other.
 """
@@ -20,6 +20,23 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+
+__all__ = [
+    "SHAPES",
+    "time_it",
+    "time_interleaved",
+    "training_flops",
+    "numpy_lstm_step",
+    "torch_lstm_step",
+    "sgemm_gflops",
+    "measure",
+    "measure_in_subprocess",
+    "compare_numpy_torch",
+    "format_comparison",
+    "numpy_time_breakdown",
+    "main",
+    "speed_tables",
+]
 
 #: (T, B, D, H) of the NumPy-against-PyTorch table.
 SHAPES = [(80, 32, 128, 128), (35, 32, 256, 256), (100, 64, 256, 256)]
@@ -101,7 +118,7 @@ def torch_lstm_step(T: int, B: int, D: int, H: int) -> Callable[[], None]:
 
     The input requires a gradient because ``scratch.lstm_backward`` always returns dx.
     """
-    from lstm_course.speed import torch_step  # speed builds on this module
+    from lstm_course.perf.implementations import torch_step  # speed builds on this module
 
     return torch_step("nn.LSTM", T, B, D, H)
 
@@ -130,8 +147,8 @@ def measure(side: str, T: int, B: int, D: int, H: int, repeat: int = 9,
 
 
 def measure_in_subprocess(side: str, shape, repeat: int = 9, warmup: int = 3) -> dict:
-    """:func:`measure` in a fresh Python process (``python -m lstm_course.bench --worker``)."""
-    cmd = [sys.executable, "-m", "lstm_course.bench", "--worker", side,
+    """:func:`measure` in a fresh Python process (``python -m lstm_course.perf.timing --worker``)."""
+    cmd = [sys.executable, "-m", "lstm_course.perf.timing", "--worker", side,
            *map(str, shape), "--repeat", str(repeat), "--warmup", str(warmup)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     if done.returncode != 0:
@@ -248,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def speed_tables(repeat: int = 9, warmup: int = 3) -> None:
     """Chapter 6's table at (T, B, D, H) = (80, 32, 128, 128), and packed against padded."""
-    from lstm_course import speed
+    from lstm_course.perf import implementations as speed
     from lstm_course.runtime import get_device
 
     device = get_device()

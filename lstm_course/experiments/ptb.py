@@ -1,9 +1,9 @@
 """Word-level language modelling on Penn Treebank: Zaremba et al.'s configurations,
 the training run they describe, and a command line for readers with a GPU.
 
-    python -m lstm_course.ptb small                  # 2 x 200, no dropout, 13 epochs
-    python -m lstm_course.ptb medium --device cuda   # 2 x 650, dropout 0.5, 39 epochs
-    python -m lstm_course.ptb large --device cuda    # 2 x 1500, dropout 0.65, 55 epochs
+    python -m lstm_course.experiments.ptb small                  # 2 x 200, no dropout, 13 epochs
+    python -m lstm_course.experiments.ptb medium --device cuda   # 2 x 650, dropout 0.5, 39 epochs
+    python -m lstm_course.experiments.ptb large --device cuda    # 2 x 1500, dropout 0.65, 55 epochs
 
 Chapter 10 runs ``small`` and a shortened regularized model on a CPU. Shapes: N tokens,
 B parallel streams, T steps per BPTT window, V = 10,000 words.
@@ -21,13 +21,13 @@ from pathlib import Path
 import torch
 
 from lstm_course.data import load_ptb
-from lstm_course.language_model import (
+from lstm_course.data.text import Vocab, batchify, bptt_batches
+from lstm_course.training.language_model import (
     LanguageModel,
     evaluate,
     save_checkpoint,
     train_epoch,
 )
-from lstm_course.text import Vocab, batchify, bptt_batches
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def train(config: PTBConfig, data: PTBData, device: torch.device | str = "cpu",
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m lstm_course.ptb",
+        prog="python -m lstm_course.experiments.ptb",
         description="Train one of Zaremba et al.'s Penn Treebank LSTMs and report perplexity.")
     parser.add_argument("config", choices=sorted(ZAREMBA))
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best there is)")

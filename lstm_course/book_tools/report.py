@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from lstm_course.runtime import pick
 
+__all__ = [
+    "glue",
+    "meets_bar",
+]
+
 
 def glue(name: str, value, display: bool = False):
     """Record ``value`` under ``name`` for the book, and return it.

@@ -1,6 +1,6 @@
 """The book's exercises index, generated from the chapter notebooks.
 
-``python -m lstm_course.exercises`` (what ``make exercises`` runs) writes
+``python -m lstm_course.book_tools.exercises`` (what ``make exercises`` runs) writes
 ``book/exercises.md``: for every chapter in ``_toc.yml``, in reading order, its title
 and each of its exercises as a ``{ref}`` link to the exercise's label followed by the
 exercise's first sentence (the first two when the first is very short). A test checks that the committed page equals the generated
@@ -24,7 +24,22 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_course.notebooks import ROOT, chapter_notebooks
+from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks
+
+__all__ = [
+    "PAGE",
+    "SHORT",
+    "HEADER",
+    "Exercise",
+    "Chapter",
+    "first_sentence",
+    "parse_exercises",
+    "chapter_exercises",
+    "chapters",
+    "render",
+    "generate",
+    "main",
+]
 
 PAGE = Path("book") / "exercises.md"
 
@@ -48,7 +63,7 @@ Every chapter ends with two to five exercises. Each solution is hidden behind a 
 under its exercise, and every solution's code runs in CI, so the solutions you open are
 checked. This page lists them all, chapter by chapter, with the first sentence of each.
 
-% Generated from the notebooks by `make exercises` (python -m lstm_course.exercises).
+% Generated from the notebooks by `make exercises` (python -m lstm_course.book_tools.exercises).
 % Do not edit by hand: a test checks that this page is up to date.
 """
 

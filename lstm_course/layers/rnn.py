@@ -15,7 +15,7 @@ num_directions = 2 if bidirectional else 1. One step, gate order i, f, g, o:
 
 The GRU (Cho et al. 2014, references.bib: cho2014gru) is laid out the same way; see
 ``GRU``. Both share everything but the layer's time loop through
-``lstm_course.recurrent_base.RecurrentBase``.
+``lstm_course.layers.base.RecurrentBase``.
 
 Works on any device, in float32 and float64; PackedSequence input is supported too.
 """
@@ -26,8 +26,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lstm_course.fused import lstm_loop
-from lstm_course.recurrent_base import RecurrentBase, _check_bool
+from lstm_course.layers.base import RecurrentBase, _check_bool
+from lstm_course.layers.handwritten_backward import lstm_loop
+
+__all__ = [
+    "lstm_cell",
+    "lstm_layer",
+    "gru_cell",
+    "gru_layer",
+    "LSTM",
+    "GRU",
+]
 
 
 def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor) -> tuple[Tensor, Tensor]:
@@ -167,7 +176,7 @@ class LSTM(RecurrentBase):
         proj_size: only 0 (no projection) is supported.
         device, dtype: where and in what dtype to create the parameters.
         handwritten_backward: not in ``nn.LSTM``: run each layer's time loop with the
-            backward pass written by hand (``lstm_course.fused``) instead of recorded
+            backward pass written by hand (``lstm_course.layers.handwritten_backward``) instead of recorded
             by autograd; same results, faster on the CPU (chapter 6). PackedSequence
             input always takes the autograd path.
 

@@ -23,6 +23,17 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+__all__ = [
+    "History",
+    "binary_accuracy",
+    "multiclass_accuracy",
+    "accuracy",
+    "to_device",
+    "default_forward",
+    "evaluate",
+    "fit",
+]
+
 Metric = Callable[[torch.Tensor, torch.Tensor], "float | torch.Tensor"]
 
 

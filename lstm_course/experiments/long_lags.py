@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import torch
 
+__all__ = [
+    "ADDING_BASELINE_MSE",
+    "adding_problem",
+    "remember_first",
+    "fraction_within",
+    "SequenceRegressor",
+    "SequenceClassifier",
+    "FreshBatches",
+    "train_on_stream",
+]
+
 
 def adding_problem(num_sequences: int, length: int, generator: torch.Generator | None = None):
     """The adding problem of Hochreiter & Schmidhuber (1997), in its common modern form.
@@ -174,7 +185,7 @@ def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int 
                     decay_lr: bool = False) -> dict:
     """Train a model with Adam on fresh synthetic batches; report its validation loss.
 
-    One pass of :func:`lstm_course.train.fit` over ``steps`` new batches, recording the
+    One pass of :func:`lstm_course.training.loop.fit` over ``steps`` new batches, recording the
     loss of every step (a synthetic task has no epochs worth the name).
 
     Args:
@@ -187,7 +198,7 @@ def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int 
         loss_fn: ``loss_fn(outputs, targets)``, trained on and reported.
         metrics: ``{"name": metric(outputs, targets)}`` scored on the validation set,
             e.g. ``{"within_0.04": fraction_within(0.04)}`` or
-            ``{"accuracy": lstm_course.train.accuracy}``.
+            ``{"accuracy": lstm_course.training.loop.accuracy}``.
         decay_lr: lower the learning rate from ``lr`` to 0 along a half cosine over the
             steps: large steps to leave the plateau, small ones to settle precisely.
 
@@ -199,7 +210,7 @@ def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int 
     """
     import math
 
-    from lstm_course.train import evaluate, fit
+    from lstm_course.training.loop import evaluate, fit
 
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")

@@ -40,7 +40,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstm_course.modules import lstm_cell
+from lstm_course.layers.rnn import lstm_cell
+
+__all__ = [
+    "dropout_mask",
+    "dropout_lstm_layer",
+    "DropoutLSTM",
+]
 
 
 def _probability(name: str, p) -> float:

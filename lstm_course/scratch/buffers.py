@@ -21,6 +21,10 @@ from collections import OrderedDict
 
 import numpy as np
 
+__all__ = [
+    "BufferPool",
+]
+
 
 class BufferPool:
     """Hands out uninitialised arrays, reusing ones whose users have all let go.

@@ -18,6 +18,22 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+__all__ = [
+    "KEYS",
+    "MISTAKES",
+    "cell_params",
+    "preactivations",
+    "lstm_step",
+    "step_all_sigmoid",
+    "step_cell_feeds_gates",
+    "step_output_from_candidate",
+    "step_no_output_gate",
+    "step_update_gate",
+    "Mistake",
+    "max_abs_difference",
+    "matches_cell",
+]
+
 State = tuple[Tensor, Tensor]
 Params = Mapping[str, Tensor]
 StepFn = Callable[[Tensor, State, Params], State]

@@ -1,6 +1,6 @@
 """The book's notebooks: find them in reading order and re-execute them in full mode.
 
-``python -m lstm_course.notebooks reproduce [NAME ...]`` (what ``make reproduce`` runs)
+``python -m lstm_course.book_tools.reproduce reproduce [NAME ...]`` (what ``make reproduce`` runs)
 executes each chapter top to bottom on a fresh kernel, in place, one after another,
 with a progress bar over its cells.
 """
@@ -13,7 +13,15 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = [
+    "ROOT",
+    "toc_files",
+    "chapter_notebooks",
+    "execute",
+    "main",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def toc_files(root: Path = ROOT) -> list[str]:

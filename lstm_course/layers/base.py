@@ -22,6 +22,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
+__all__ = [
+    "RecurrentBase",
+]
+
 
 def _check_int(name, n, minimum=1):
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < minimum:

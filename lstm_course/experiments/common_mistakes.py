@@ -21,6 +21,13 @@ import numbers
 import numpy as np
 import torch
 
+__all__ = [
+    "graph_size",
+    "chronological_split",
+    "Standardizer",
+    "sliding_windows",
+]
+
 
 def graph_size(tensor: torch.Tensor) -> int:
     """Number of distinct autograd nodes reachable from ``tensor.grad_fn`` (0 for a leaf).

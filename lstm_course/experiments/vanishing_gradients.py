@@ -10,6 +10,11 @@ import numpy as np
 import torch
 from torch import nn
 
+__all__ = [
+    "unroll",
+    "gradient_norms_by_lag",
+]
+
 
 def unroll(cell: nn.Module, x: torch.Tensor, state=None):
     """Run a single-step cell over a whole sequence, keeping every state.

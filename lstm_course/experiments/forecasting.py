@@ -10,7 +10,7 @@ autoregression, LSTM) is written that way, so one evaluation loop scores them al
     contexts, targets = origin_windows(series, origins, context=24, horizon=12)
     errors = forecaster(contexts) - targets                    # (M, 12)
 
-Splitting and scaling live in :mod:`lstm_course.pitfalls` (``chronological_split``,
+Splitting and scaling live in :mod:`lstm_course.experiments.common_mistakes` (``chronological_split``,
 ``Standardizer``, ``sliding_windows``).
 """
 
@@ -22,6 +22,23 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
+
+__all__ = [
+    "rolling_origins",
+    "origin_windows",
+    "naive_forecast",
+    "seasonal_naive_forecast",
+    "fit_linear_ar",
+    "predict_linear_ar",
+    "recursive_forecast",
+    "direct_forecast",
+    "on_differences",
+    "mae",
+    "rmse",
+    "seasonal_naive_scale",
+    "mase",
+    "LSTMForecaster",
+]
 
 
 def _count(name: str, value, minimum: int = 1) -> int:

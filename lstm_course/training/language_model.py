@@ -27,7 +27,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from lstm_course.text import Vocab
+from lstm_course.data.text import Vocab
+
+__all__ = [
+    "LanguageModel",
+    "detach_state",
+    "train_epoch",
+    "evaluate",
+    "next_token_distribution",
+    "sample",
+    "save_checkpoint",
+    "load_checkpoint",
+]
 
 State = tuple[Tensor, Tensor]
 

@@ -21,6 +21,23 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 from torch.utils.data import Sampler
 
+__all__ = [
+    "PAD",
+    "UNK",
+    "tokenize",
+    "Vocab",
+    "pad_batch",
+    "pack",
+    "unpack",
+    "last_valid_step",
+    "length_buckets",
+    "BucketBatchSampler",
+    "batchify",
+    "num_bptt_batches",
+    "BPTTBatches",
+    "bptt_batches",
+]
+
 PAD = "<pad>"
 UNK = "<unk>"
 

@@ -1,0 +1,37 @@
+"""The studies behind the chapters, one module each; each imports what it needs from
+``layers``, ``training`` and ``data``, and nothing imports them back.
+
+- ``vanishing_gradients``: gradient norm against time lag (why plain RNNs forget);
+- ``long_lags``: the adding problem and the memory task, and their training stream;
+- ``sentiment``: IMDB classification, its LSTM and its linear baseline;
+- ``ptb``: Zaremba et al.'s Penn Treebank recipes and their command line;
+- ``variant_study``: LSTM variants compared over seeds;
+- ``regularization``: the language model with every dropout placement;
+- ``forecasting``: rolling origins, baselines, recursive and direct forecasts;
+- ``wrong_equations``: wrong LSTM equations from popular articles, runnable;
+- ``common_mistakes``: tools for the common-mistakes chapter (graph size, honest splits).
+"""
+
+from lstm_course.experiments import (
+    common_mistakes,
+    forecasting,
+    long_lags,
+    ptb,
+    regularization,
+    sentiment,
+    vanishing_gradients,
+    variant_study,
+    wrong_equations,
+)
+
+__all__ = [
+    "common_mistakes",
+    "forecasting",
+    "long_lags",
+    "ptb",
+    "regularization",
+    "sentiment",
+    "vanishing_gradients",
+    "variant_study",
+    "wrong_equations",
+]

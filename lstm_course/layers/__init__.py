@@ -1,0 +1,48 @@
+"""Recurrent layers written from scratch in PyTorch.
+
+- ``rnn``: ``LSTM`` and ``GRU``, drop-ins for ``torch.nn.LSTM`` / ``torch.nn.GRU``, and
+  the one-step and one-layer functions they are built from;
+- ``base``: ``RecurrentBase``, what every multi-layer recurrent module here shares;
+- ``handwritten_backward``: the LSTM time loop with chapter 3's backward pass by hand;
+- ``cells``: the LSTM variants (peephole, CIFG, no forget gate, layer norm, ...);
+- ``minimal_rnn``: minGRU and minLSTM, with their parallel scans;
+- ``dropout``: variational (recurrent) dropout and the LSTM layer that uses it.
+"""
+
+from lstm_course.layers.base import RecurrentBase
+from lstm_course.layers.cells import (
+    CIFGLSTMCell,
+    LayerNormLSTMCell,
+    LSTMCell,
+    NoForgetGateLSTMCell,
+    NoOutputActivationLSTMCell,
+    PeepholeLSTMCell,
+    RecurrentLayer,
+)
+from lstm_course.layers.dropout import DropoutLSTM, dropout_lstm_layer, dropout_mask
+from lstm_course.layers.handwritten_backward import lstm_loop
+from lstm_course.layers.minimal_rnn import MinGRU, MinLSTM
+from lstm_course.layers.rnn import GRU, LSTM, gru_cell, gru_layer, lstm_cell, lstm_layer
+
+__all__ = [
+    "CIFGLSTMCell",
+    "DropoutLSTM",
+    "GRU",
+    "LSTM",
+    "LSTMCell",
+    "LayerNormLSTMCell",
+    "MinGRU",
+    "MinLSTM",
+    "NoForgetGateLSTMCell",
+    "NoOutputActivationLSTMCell",
+    "PeepholeLSTMCell",
+    "RecurrentBase",
+    "RecurrentLayer",
+    "dropout_lstm_layer",
+    "dropout_mask",
+    "gru_cell",
+    "gru_layer",
+    "lstm_cell",
+    "lstm_layer",
+    "lstm_loop",
+]
