@@ -3,6 +3,7 @@ complete, full-mode run and follow the course's notebook conventions."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 
@@ -34,6 +35,42 @@ def _output_texts(cell):
                 yield "".join(value) if isinstance(value, list) else str(value)
 
 
+def _only_glue(node: ast.stmt) -> bool:
+    """A statement that exists only to glue numbers into the prose: a ``glue(...)`` call,
+    a loop or branch of such calls, or the import of ``glue`` itself."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        return "glue" in (getattr(func, "id", None), getattr(func, "attr", None))
+    if isinstance(node, (ast.For, ast.If, ast.With)):
+        return all(_only_glue(n) for n in node.body + getattr(node, "orelse", []))
+    if isinstance(node, ast.ImportFrom):
+        return all(alias.name in {"glue", "meets_bar"} for alias in node.names)
+    return False
+
+
+def is_glue_only(cell) -> bool:
+    source = "".join(cell["source"])
+    if "glue(" not in source:
+        return False
+    # IPython magics and shell lines are not Python; they are not glue either.
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    return all(_only_glue(node) for node in ast.parse("\n".join(lines)).body)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("glue('a', 1)\nglue('b', 2)", True),
+        ("for k, v in d.items():\n    glue(k, v)", True),
+        ("from lstm_course import glue\nlc.glue('a', 1)", True),
+        ("x = f()\nglue('x', x)", False),
+        ("print(1)", False),
+    ],
+)
+def test_is_glue_only(source, expected):
+    assert is_glue_only({"source": [source]}) is expected
+
+
 def test_there_are_chapter_notebooks():
     assert NOTEBOOKS, "no chapter notebook found through _toc.yml"
 
@@ -46,6 +83,13 @@ class TestCommittedNotebook:
         banner = "\n".join(_output_texts(first))
         assert re.search(r"^mode: full \| Python [\d.]+ \| NumPy [\d.]+ \| torch \S+ \| "
                          r"device: \S+.* \| threads: \d+$", banner, re.M), banner
+
+    def test_cells_that_only_glue_are_removed_from_the_page(self, path):
+        # The reader sees results, not bookkeeping: MyST-NB still finds the glued values
+        # of a cell tagged remove-cell, but the page does not show the cell.
+        untagged = [i for i, cell in enumerate(_code_cells(_load(path)))
+                    if is_glue_only(cell) and "remove-cell" not in cell["metadata"].get("tags", [])]
+        assert not untagged, f"code cells {untagged} only call glue: tag them remove-cell"
 
     def test_no_fast_mode_output_anywhere(self, path):
         for cell in _code_cells(_load(path)):
