@@ -12,6 +12,11 @@ def test_rolling_origins_score_every_horizon():
     assert np.array_equal(fc.rolling_origins(10, 20, 3, step=4), [10, 14])
     with pytest.raises(ValueError, match="horizon"):
         fc.rolling_origins(10, 12, horizon=3)
+    with pytest.raises(ValueError, match="start must be an int >= 0, got -1$"):
+        fc.rolling_origins(-1, 12, horizon=3)
+    with pytest.raises(TypeError, match=r"step must be an int >= 1, got 1.0 \(float\)"):
+        fc.rolling_origins(0, 12, horizon=3, step=1.0)
+    assert np.array_equal(fc.rolling_origins(np.int64(10), np.int64(20), 3), origins)
 
 
 def test_origin_windows_contexts_end_just_before_each_origin():
@@ -99,8 +104,10 @@ def test_metrics():
         fc.seasonal_naive_scale(train, period=6)
     with pytest.raises(ValueError, match="undefined"):
         fc.seasonal_naive_scale(np.tile([1.0, 2.0], 5), period=2)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="scale must be a finite number > 0, got 0.0$"):
         fc.mase(f, y, scale=0.0)
+    with pytest.raises(TypeError, match="scale must be a finite number > 0"):
+        fc.mase(f, y, scale=None)
 
 
 def test_lstm_forecaster_shapes_and_errors():
@@ -110,5 +117,7 @@ def test_lstm_forecaster_shapes_and_errors():
     assert fc.LSTMForecaster(8)(torch.randn(3, 10)).shape == (3, 1)
     with pytest.raises(ValueError, match=r"\(N, L\)"):
         net(torch.randn(5, 24, 1))
-    with pytest.raises(ValueError, match="horizon"):
+    with pytest.raises(ValueError, match="horizon must be an int >= 1, got 0$"):
         fc.LSTMForecaster(8, horizon=0)
+    with pytest.raises(TypeError, match=r"hidden_size must be an int >= 1, got True \(bool\)"):
+        fc.LSTMForecaster(True)

@@ -143,7 +143,7 @@ def test_cell_params_keys_and_detached():
 def test_errors_are_clear():
     cell = _cell(2, 3, torch.float64)
     p = cell_params(cell)
-    with pytest.raises(ValueError, match="LSTMCell"):
+    with pytest.raises(TypeError, match="cell must be a torch.nn.LSTMCell, got GRUCell"):
         cell_params(nn.GRUCell(2, 3))
     with pytest.raises(ValueError, match=r"x must have shape \(B, D\) = \(B, 2\)"):
         lstm_step(torch.zeros(1, 5, dtype=torch.float64), (torch.zeros(1, 3),) * 2, p)
@@ -159,7 +159,9 @@ def test_errors_are_clear():
         step_cell_feeds_gates(torch.zeros(1, 2, dtype=torch.float64),
                               (torch.zeros(1, 3, dtype=torch.float64),) * 2, p,
                               weight_ch=torch.zeros(3, 3, dtype=torch.float64))
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0$"):
         max_abs_difference(lstm_step, cell, batch_size=0)
-    with pytest.raises(ValueError, match="step must be"):
+    with pytest.raises(TypeError, match=r"batch_size must be an int >= 1, got 2.0 \(float\)"):
+        max_abs_difference(lstm_step, cell, batch_size=2.0)
+    with pytest.raises(TypeError, match="step must be a function"):
         max_abs_difference("lstm_step", cell)

@@ -25,7 +25,7 @@ def test_graph_size_grows_with_carried_state_and_resets_after_detach():
     assert sizes[0] < sizes[1] < sizes[2]
     assert detached[0] == detached[1] == detached[2] == sizes[0]
     assert graph_size(torch.zeros(3)) == 0
-    with pytest.raises(ValueError, match="tensor"):
+    with pytest.raises(TypeError, match="graph_size needs a tensor, got list"):
         graph_size([1.0])
 
 
@@ -37,8 +37,10 @@ def test_chronological_split_keeps_order_and_covers_everything():
     assert tr.max() < va.min() and va.max() < te.min()
     with pytest.raises(ValueError, match="empty"):
         chronological_split(s, 0.9, 0.1)
-    with pytest.raises(ValueError, match="fraction"):
+    with pytest.raises(ValueError, match="train must be a fraction strictly between 0 and 1, got 1.5$"):
         chronological_split(s, 1.5, 0.1)
+    with pytest.raises(TypeError, match=r"val must be a fraction strictly between 0 and 1, got '0.1' \(str\)"):
+        chronological_split(s, 0.5, "0.1")
 
 
 def test_standardizer_uses_train_statistics_only():
@@ -72,5 +74,7 @@ def test_sliding_windows_targets_follow_inputs(as_tensor):
     assert x2.shape == (6, 4, 2) and y2.shape == (6, 2)
     with pytest.raises(ValueError, match="at least"):
         sliding_windows(s, 9, horizon=2)
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ValueError, match="length must be an int >= 1, got 0$"):
         sliding_windows(s, 0)
+    with pytest.raises(TypeError, match=r"horizon must be an int >= 1, got 1.5 \(float\)"):
+        sliding_windows(s, 3, horizon=1.5)

@@ -25,8 +25,10 @@ from lstm_course.experiments.sentiment import (
 def test_keras_pad_pads_and_truncates_at_the_front():
     out = keras_pad([[1, 2, 3, 4, 5], [7, 8]], maxlen=3)
     assert out.tolist() == [[3, 4, 5], [0, 7, 8]]
-    with pytest.raises(ValueError, match="maxlen"):
+    with pytest.raises(ValueError, match="maxlen must be an int >= 1, got 0$"):
         keras_pad([[1]], 0)
+    with pytest.raises(TypeError, match=r"maxlen must be an int >= 1, got 3.0 \(float\)"):
+        keras_pad([[1]], 3.0)
 
 
 def test_reverse_padded_reverses_each_review_within_its_length():
@@ -102,6 +104,17 @@ def test_bad_model_options_raise():
         SentimentLSTM(10, pooling="sum")
     with pytest.raises(ValueError, match="unidirectional"):
         SentimentLSTM(10, bidirectional=True, recurrent_dropout=0.2)
+    with pytest.raises(ValueError, match=r"output_dropout must be a probability in \[0, 1\)"):
+        SentimentLSTM(10, output_dropout=1.0)
+    with pytest.raises(TypeError, match=r"bidirectional must be True or False, got 1 \(int\)"):
+        SentimentLSTM(10, bidirectional=1)
+
+
+def test_running_predictions_runs_where_the_model_is_and_in_eval_mode():
+    torch.manual_seed(0)
+    model = SentimentLSTM(30, 6, 5, embed_dropout=0.5)  # dropout would make it random
+    first = running_predictions(model, [3, 7, 1])
+    assert model.training and torch.equal(first, running_predictions(model, [3, 7, 1]))
 
 
 def test_review_loader_batches_and_buckets():
@@ -113,6 +126,10 @@ def test_review_loader_batches_and_buckets():
     assert tokens.shape == (2, 2) and labels.dtype == torch.float32
     with pytest.raises(ValueError, match="as many labels"):
         review_loader(ids, [0], 2)
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0$"):
+        review_loader(ids, [0] * 6, 0)
+    with pytest.raises(TypeError, match="bucket must be True or False"):
+        review_loader(ids, [0] * 6, 2, bucket="yes")
 
 
 def test_tfidf_and_logistic_regression_separate_a_toy_task():

@@ -5,12 +5,13 @@ from lstm_course.experiments.long_lags import (
     ADDING_BASELINE_MSE,
     SequenceClassifier,
     SequenceRegressor,
+    StreamRun,
     adding_problem,
     fraction_within,
     remember_first,
     train_on_stream,
 )
-from lstm_course.training.loop import accuracy
+from lstm_course.training.metrics import accuracy
 
 
 def _gen(seed=0):
@@ -67,14 +68,20 @@ def test_adding_problem_marker_positions_vary():
 
 @pytest.mark.parametrize("n", [0, -1])
 def test_adding_problem_rejects_few_sequences(n):
-    with pytest.raises(ValueError, match="num_sequences"):
+    with pytest.raises(ValueError, match=rf"num_sequences must be an int >= 1, got {n}$"):
         adding_problem(n, 10)
 
 
 @pytest.mark.parametrize("length", [1, 0, -3])
 def test_adding_problem_rejects_short_length(length):
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ValueError, match=r"length must be an int >= 2 \(two steps get marked\)"):
         adding_problem(4, length)
+
+
+@pytest.mark.parametrize(("n", "length"), [(2.0, 10), (True, 10), (4, 10.0), (4, None)])
+def test_adding_problem_rejects_non_int_sizes(n, length):
+    with pytest.raises(TypeError, match="must be an int"):
+        adding_problem(n, length)
 
 
 def test_baseline_mse_is_target_variance():
@@ -153,11 +160,12 @@ def test_train_on_stream_learns_short_lag():
     steps = 300
     result = train_on_stream(model, lambda n, g: adding_problem(n, 4, g), steps=steps,
                              lr=1e-2, num_val=500, progress=False)
-    assert set(result) >= {"losses", "val_mse", "seconds"}
-    assert len(result["losses"]) == steps
-    assert all(isinstance(v, float) for v in result["losses"])
-    assert result["seconds"] > 0
-    assert result["val_mse"] < ADDING_BASELINE_MSE / 5
+    assert isinstance(result, StreamRun)
+    assert len(result.losses) == steps
+    assert all(isinstance(v, float) for v in result.losses)
+    assert result.seconds > 0
+    assert result.loss_is_mse and result.val_metrics == {}
+    assert result.val_loss < ADDING_BASELINE_MSE / 5
     assert not model.training  # left in eval mode after the validation pass
 
 
@@ -169,8 +177,8 @@ def test_train_on_stream_is_deterministic():
                                batch_size=8, num_val=16, seed=5, progress=False)
 
     a, b = run(), run()
-    assert a["losses"] == b["losses"]
-    assert a["val_mse"] == b["val_mse"]
+    assert a.losses == b.losses
+    assert a.val_loss == b.val_loss
 
 
 def test_train_on_stream_samples_validation_first():
@@ -186,20 +194,58 @@ def test_train_on_stream_samples_validation_first():
     assert calls == [11, 5, 5]
 
 
-@pytest.mark.parametrize(("steps", "batch_size"), [(0, 8), (-1, 8), (5, 0)])
-def test_train_on_stream_rejects_bad_sizes(steps, batch_size):
+@pytest.mark.parametrize(("steps", "batch_size", "error", "match"), [
+    (0, 8, ValueError, "steps must be an int >= 1, got 0$"),
+    (-1, 8, ValueError, "steps must be an int >= 1, got -1$"),
+    (5, 0, ValueError, "batch_size must be an int >= 1, got 0$"),
+    (2.5, 8, TypeError, r"steps must be an int >= 1, got 2.5 \(float\)"),
+    (5, True, TypeError, r"batch_size must be an int >= 1, got True \(bool\)"),
+])
+def test_train_on_stream_rejects_bad_sizes(steps, batch_size, error, match):
     model = SequenceRegressor("RNN", 2, 4)
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(error, match=match):
         train_on_stream(model, lambda n, g: adding_problem(n, 4, g), steps=steps,
                         batch_size=batch_size, progress=False)
 
 
-def test_train_on_stream_default_reports_val_loss_as_mse():
+def test_train_on_stream_rejects_decay_lr_that_is_not_a_bool():
+    model = SequenceRegressor("RNN", 2, 4)
+    with pytest.raises(TypeError, match="decay_lr must be True or False"):
+        train_on_stream(model, lambda n, g: adding_problem(n, 4, g), steps=2, decay_lr=1,
+                        progress=False)
+
+
+def test_train_on_stream_old_keys_read_the_fields():
+    # Chapters 1, 7, 11 and 12 index the result as the dict it used to be.
     torch.manual_seed(0)
     model = SequenceRegressor("RNN", 2, 4)
     result = train_on_stream(model, lambda n, g: adding_problem(n, 4, g), steps=2,
-                             batch_size=8, num_val=16, progress=False)
-    assert result["val_loss"] == result["val_mse"]
+                             batch_size=8, num_val=16, progress=False,
+                             metrics={"within": fraction_within(0.3)})
+    assert result["val_mse"] == result["val_loss"] == result.val_loss
+    assert result["val_within"] == result.val_metrics["within"]
+    assert result["losses"] is result.losses and result["seconds"] == result.seconds
+    with pytest.raises(KeyError, match="'val_accuracy' is not in this run"):
+        result["val_accuracy"]
+    with pytest.raises(AttributeError):
+        result.val_loss = 0.0  # read-only
+
+
+def test_train_on_stream_val_mse_only_for_the_mse():
+    run = StreamRun([1.0], 0.5, {"accuracy": 0.9}, 1.0, loss_is_mse=False)
+    assert run["val_loss"] == 0.5 and run["val_accuracy"] == 0.9
+    with pytest.raises(KeyError, match="val_mse only for a run trained on the MSE"):
+        run["val_mse"]
+    torch.manual_seed(0)
+    model = SequenceClassifier("RNN", 6, 4, 4)
+    result = train_on_stream(model, lambda n, g: remember_first(n, 3, 4, g, 2), steps=2,
+                             batch_size=8, num_val=16, progress=False,
+                             loss_fn=torch.nn.functional.cross_entropy)
+    assert not result.loss_is_mse
+    mse_module = train_on_stream(SequenceRegressor("RNN", 2, 4),
+                                 lambda n, g: adding_problem(n, 4, g), steps=2, batch_size=8,
+                                 num_val=16, progress=False, loss_fn=torch.nn.MSELoss())
+    assert mse_module.loss_is_mse
 
 
 def test_train_on_stream_metrics_match_direct_scoring():
@@ -211,8 +257,8 @@ def test_train_on_stream_metrics_match_direct_scoring():
     x_val, y_val = adding_problem(200, 5, torch.Generator().manual_seed(3))
     with torch.no_grad():
         expected = ((model(x_val) - y_val).abs() < 0.3).float().mean().item()
-    assert result["val_within"] == pytest.approx(expected, abs=1e-6)
-    assert 0.0 <= result["val_within"] <= 1.0
+    assert result.val_metrics["within"] == pytest.approx(expected, abs=1e-6)
+    assert 0.0 <= result.val_metrics["within"] <= 1.0
 
 
 def test_train_on_stream_decay_lr_changes_only_later_steps():
@@ -221,7 +267,7 @@ def test_train_on_stream_decay_lr_changes_only_later_steps():
         model = SequenceRegressor("GRU", 2, 4)
         return train_on_stream(model, lambda n, g: adding_problem(n, 4, g), steps=5,
                                batch_size=8, num_val=8, lr=0.05, decay_lr=decay,
-                               progress=False)["losses"]
+                               progress=False).losses
 
     plain, decayed = run(False), run(True)
     assert plain[:2] == decayed[:2]  # cosine starts at the full rate: the first update agrees
@@ -235,8 +281,8 @@ def test_train_on_stream_classifier_learns_short_memory():
                              lr=1e-2, num_val=500, progress=False,
                              loss_fn=torch.nn.functional.cross_entropy,
                              metrics={"accuracy": accuracy})
-    assert result["val_accuracy"] > 0.95  # chance is 0.25
-    assert result["val_loss"] < 0.2
+    assert result.val_metrics["accuracy"] > 0.95  # chance is 0.25
+    assert result.val_loss < 0.2
 
 
 # --- remember_first -------------------------------------------------------------------
@@ -270,11 +316,18 @@ def test_remember_first_uniform_symbols_and_reproducible():
 
 
 @pytest.mark.parametrize(("n", "length", "k", "m", "match"),
-                         [(0, 5, 3, 2, "num_sequences"), (3, 0, 3, 2, "length"),
-                          (3, 5, 1, 2, "num_symbols"), (3, 5, 3, 0, "num_distractors")])
+                         [(0, 5, 3, 2, "num_sequences must be an int >= 1, got 0$"),
+                          (3, 0, 3, 2, "length must be an int >= 1, got 0$"),
+                          (3, 5, 1, 2, r"num_symbols must be an int >= 2 \(one symbol is no task\)"),
+                          (3, 5, 3, 0, "num_distractors must be an int >= 1, got 0$")])
 def test_remember_first_rejects_bad_sizes(n, length, k, m, match):
     with pytest.raises(ValueError, match=match):
         remember_first(n, length, k, num_distractors=m)
+
+
+def test_remember_first_rejects_non_int_sizes():
+    with pytest.raises(TypeError, match="num_symbols must be an int"):
+        remember_first(3, 5, 3.0)
 
 
 # --- fraction_within ------------------------------------------------------------------
@@ -289,8 +342,10 @@ def test_fraction_within():
 
 @pytest.mark.parametrize("tolerance", [0.0, -0.1])
 def test_fraction_within_rejects_nonpositive(tolerance):
-    with pytest.raises(ValueError, match="tolerance"):
+    with pytest.raises(ValueError, match="tolerance must be a finite number > 0"):
         fraction_within(tolerance)
+    with pytest.raises(TypeError, match="tolerance must be a finite number > 0"):
+        fraction_within("0.04")
 
 
 # --- SequenceClassifier ---------------------------------------------------------------
@@ -310,8 +365,10 @@ def test_sequence_classifier_shapes_and_last_step(kind):
 def test_sequence_classifier_forget_bias_and_errors():
     model = SequenceClassifier("LSTM", 3, 4, 3, forget_bias=2.0)
     assert torch.equal(model.rnn.bias_ih_l0.detach()[4:8], torch.full((4,), 2.0))
-    with pytest.raises(ValueError, match="num_classes"):
+    with pytest.raises(ValueError, match="num_classes must be an int >= 2, got 1$"):
         SequenceClassifier("LSTM", 3, 4, 1)
+    with pytest.raises(TypeError, match="num_classes must be an int >= 2"):
+        SequenceClassifier("LSTM", 3, 4, 2.0)
     with pytest.raises(ValueError, match="forget_bias"):
         SequenceClassifier("GRU", 3, 4, 3, forget_bias=1.0)
     with pytest.raises(ValueError, match="kind"):

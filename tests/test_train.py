@@ -6,15 +6,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lstm_course.data.text import batchify, bptt_batches
-from lstm_course.training.loop import (
-    History,
-    accuracy,
-    binary_accuracy,
-    evaluate,
-    fit,
-    multiclass_accuracy,
-    to_device,
-)
+from lstm_course.training.loop import evaluate, fit, to_device
+from lstm_course.training.metrics import History, accuracy, binary_accuracy, multiclass_accuracy
 
 
 def separable_loaders(n=128, seed=0):
@@ -292,22 +285,41 @@ def test_progress_bar_shows_epochs_and_loss(capsys):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"epochs": 0}, "epochs"),
-        ({"epochs": 2.5}, "epochs"),
-        ({"epochs": True}, "epochs"),
-        ({"clip_grad_norm": -1.0}, "clip_grad_norm"),
-        ({"clip_grad_norm": 0}, "clip_grad_norm"),
-        ({"early_stopping": 0}, "patience"),
-        ({"mode": "biggest"}, "mode"),
-        ({"monitor": "val_f1"}, "val_f1"),
-        ({"metrics": {"loss": accuracy}}, "loss"),
-        ({"early_stopping": 2, "val_loader": None}, "val_loader"),
+        ({"epochs": 0}, "epochs must be an int >= 1, got 0$"),
+        ({"clip_grad_norm": -1.0}, "clip_grad_norm must be a finite number > 0, got -1.0$"),
+        ({"clip_grad_norm": 0}, "clip_grad_norm must be a finite number > 0, got 0$"),
+        ({"clip_grad_norm": math.inf}, "clip_grad_norm must be a finite number > 0, got inf$"),
+        ({"early_stopping": 0}, r"early_stopping must be an int >= 1 \(a patience, in epochs\) "
+                                "or None, got 0$"),
+        ({"mode": "biggest"}, "mode must be 'auto', 'min' or 'max'"),
+        ({"monitor": "val_f1"}, "monitor='val_f1' is not measured"),
+        ({"metrics": {"loss": accuracy}}, "bad entry 'loss': the loss is always measured"),
+        ({"early_stopping": 2, "val_loader": None}, "pass val_loader too"),
     ],
 )
-def test_fit_bad_arguments(kwargs, match):
+def test_fit_bad_argument_values(kwargs, match):
     args = dict(epochs=1)
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
+        train_logistic(**args)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"epochs": 2.5}, r"epochs must be an int >= 1, got 2.5 \(float\)"),
+        ({"epochs": True}, r"epochs must be an int >= 1, got True \(bool\)"),
+        ({"clip_grad_norm": "1"}, r"clip_grad_norm must be a finite number > 0, got '1' \(str\)"),
+        ({"early_stopping": 2.0}, r"early_stopping must be an int >= 1 .*got 2.0 \(float\)"),
+        ({"restore_best": 1}, r"restore_best must be True or False, got 1 \(int\)"),
+        ({"progress": None}, "progress must be True or False"),
+        ({"metrics": {"accuracy": 0.5}}, "bad entry 'accuracy': 0.5 cannot be called"),
+    ],
+)
+def test_fit_bad_argument_types(kwargs, match):
+    args = dict(epochs=1)
+    args.update(kwargs)
+    with pytest.raises(TypeError, match=match):
         train_logistic(**args)
 
 

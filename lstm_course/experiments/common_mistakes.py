@@ -16,10 +16,10 @@ Shapes: a series is a 1-D array or tensor of N values, or (N, F) for F features.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
+
+from lstm_course.checks import check_fraction, check_int
 
 __all__ = [
     "graph_size",
@@ -36,7 +36,7 @@ def graph_size(tensor: torch.Tensor) -> int:
     holds: for an LSTM it is proportional to the number of steps the graph spans.
     """
     if not isinstance(tensor, torch.Tensor):
-        raise ValueError(f"graph_size needs a tensor, got {type(tensor).__name__}")
+        raise TypeError(f"graph_size needs a tensor, got {type(tensor).__name__}")
     seen, stack = set(), [tensor.grad_fn] if tensor.grad_fn is not None else []
     while stack:  # iterative: a graph thousands of steps deep would overflow recursion
         node = stack.pop()
@@ -47,19 +47,13 @@ def graph_size(tensor: torch.Tensor) -> int:
     return len(seen)
 
 
-def _fraction(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ValueError(f"{name} must be a fraction strictly between 0 and 1, got {value!r}")
-    return float(value)
-
-
 def chronological_split(series, train: float = 0.7, val: float = 0.15):
     """Cut a series into ``(train, val, test)`` in time order.
 
     ``train`` and ``val`` are fractions of the length; the test part is the rest and
     must not be empty. Works on NumPy arrays and tensors (slices, no copies).
     """
-    train, val = _fraction("train", train), _fraction("val", val)
+    train, val = check_fraction("train", train), check_fraction("val", val)
     n = len(series)
     n_train, n_val = int(round(n * train)), int(round(n * val))
     if n_train < 1 or n_val < 1 or n_train + n_val >= n:
@@ -114,9 +108,7 @@ def sliding_windows(series, length: int, horizon: int = 1):
     the input (NumPy array or tensor). Make windows *after* splitting, within each part,
     so that no window's target lies in the next part.
     """
-    for name, value in (("length", length), ("horizon", horizon)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    length, horizon = check_int("length", length), check_int("horizon", horizon)
     n = len(series)
     count = n - length - horizon + 1
     if count < 1:

@@ -16,12 +16,13 @@ Splitting and scaling live in :mod:`lstm_course.experiments.common_mistakes` (``
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
+
+from lstm_course.checks import check_int, check_positive
 
 __all__ = [
     "rolling_origins",
@@ -39,12 +40,6 @@ __all__ = [
     "mase",
     "LSTMForecaster",
 ]
-
-
-def _count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _contexts(contexts, needed: int, who: str) -> np.ndarray:
@@ -66,8 +61,8 @@ def rolling_origins(start: int, stop: int, horizon: int, step: int = 1) -> np.nd
     Returns ``start, start + step, ...`` up to the last origin whose H targets all lie
     before ``stop``, so every origin is scored at every horizon.
     """
-    start, stop = _count("start", start, 0), _count("stop", stop)
-    horizon, step = _count("horizon", horizon), _count("step", step)
+    start, stop = check_int("start", start, 0), check_int("stop", stop)
+    horizon, step = check_int("horizon", horizon), check_int("step", step)
     if stop - start < horizon:
         raise ValueError(f"the period [{start}, {stop}) holds {stop - start} values, fewer than "
                          f"the horizon {horizon}: lengthen the period or shorten the horizon")
@@ -83,7 +78,7 @@ def origin_windows(series, origins, context: int, horizon: int):
     """
     series = np.asarray(series, dtype=np.float64)
     origins = np.asarray(origins)
-    context, horizon = _count("context", context), _count("horizon", horizon)
+    context, horizon = check_int("context", context), check_int("horizon", horizon)
     if series.ndim != 1:
         raise ValueError(f"origin_windows needs a 1-D series, got shape {series.shape}")
     if origins.ndim != 1 or len(origins) == 0 or not np.issubdtype(origins.dtype, np.integer):
@@ -104,7 +99,7 @@ def origin_windows(series, origins, context: int, horizon: int):
 def naive_forecast(contexts, horizon: int) -> np.ndarray:
     """Every horizon gets the last known value: (M, L) -> (M, H)."""
     contexts = _contexts(contexts, 1, "naive_forecast")
-    return np.repeat(contexts[:, -1:], _count("horizon", horizon), axis=1)
+    return np.repeat(contexts[:, -1:], check_int("horizon", horizon), axis=1)
 
 
 def seasonal_naive_forecast(contexts, horizon: int, period: int = 12) -> np.ndarray:
@@ -112,9 +107,9 @@ def seasonal_naive_forecast(contexts, horizon: int, period: int = 12) -> np.ndar
 
     (M, L) -> (M, H), with L >= period.
     """
-    period = _count("period", period)
+    period = check_int("period", period)
     contexts = _contexts(contexts, period, "seasonal_naive_forecast")
-    h = np.arange(1, _count("horizon", horizon) + 1)
+    h = np.arange(1, check_int("horizon", horizon) + 1)
     back = period * np.ceil(h / period).astype(int) - h  # steps before the origin, 0 = last
     return contexts[:, contexts.shape[1] - 1 - back]
 
@@ -127,7 +122,7 @@ def fit_linear_ar(series, order: int, horizon: int = 1) -> np.ndarray:
     context (oldest first), for :func:`predict_linear_ar`.
     """
     series = np.asarray(series, dtype=np.float64)
-    order, horizon = _count("order", order), _count("horizon", horizon)
+    order, horizon = check_int("order", order), check_int("horizon", horizon)
     rows = len(series) - order - horizon + 1
     if series.ndim != 1 or rows < order + 1:
         raise ValueError(f"an AR({order}) at horizon {horizon} needs a 1-D series of at least "
@@ -159,7 +154,7 @@ def recursive_forecast(one_step: Callable[[np.ndarray], np.ndarray], contexts,
     early steps become inputs of later ones, which is the recursive strategy's weakness.
     """
     window = _contexts(contexts, 1, "recursive_forecast").copy()
-    out = np.empty((len(window), _count("horizon", horizon)))
+    out = np.empty((len(window), check_int("horizon", horizon)))
     for h in range(horizon):
         out[:, h] = np.asarray(one_step(window), dtype=np.float64).reshape(len(window))
         window = np.concatenate([window[:, 1:], out[:, h:h + 1]], axis=1)  # slide by one
@@ -211,7 +206,7 @@ def seasonal_naive_scale(train, period: int = 12) -> float:
     """MASE's denominator: the in-sample MAE of the one-step seasonal naive forecast,
     mean |y[t] - y[t-period]| over the training part (period 1: the naive forecast)."""
     train = np.asarray(train, dtype=np.float64)
-    period = _count("period", period)
+    period = check_int("period", period)
     if train.ndim != 1 or len(train) <= period:
         raise ValueError(f"the scale needs a 1-D training series longer than the period "
                          f"{period}, got shape {train.shape}")
@@ -226,8 +221,7 @@ def mase(forecasts, targets, scale: float, axis=None):
 
     Below 1: better than the in-sample one-step seasonal naive forecast.
     """
-    if not scale > 0:
-        raise ValueError(f"scale must be positive, got {scale!r}")
+    check_positive("scale", scale)
     return mae(forecasts, targets, axis=axis) / scale
 
 
@@ -244,8 +238,8 @@ class LSTMForecaster(nn.Module):
 
     def __init__(self, hidden_size: int, horizon: int = 1):
         super().__init__()
-        self.lstm = nn.LSTM(1, _count("hidden_size", hidden_size), batch_first=True)
-        self.head = nn.Linear(hidden_size, _count("horizon", horizon))
+        self.lstm = nn.LSTM(1, check_int("hidden_size", hidden_size), batch_first=True)
+        self.head = nn.Linear(hidden_size, check_int("horizon", horizon))
 
     def forward(self, contexts: torch.Tensor) -> torch.Tensor:
         if contexts.dim() != 2:

@@ -1,8 +1,16 @@
-"""Synthetic tasks with a known time lag between cause and effect."""
+"""Synthetic tasks with a known time lag between cause and effect, the small models that
+learn them, and :func:`train_on_stream`, which trains one on fresh batches."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import torch
+
+from lstm_course.checks import check_bool, check_int, check_positive
+from lstm_course.training.loop import evaluate, fit
+from lstm_course.training.schedules import cosine_factor
 
 __all__ = [
     "ADDING_BASELINE_MSE",
@@ -12,6 +20,7 @@ __all__ = [
     "SequenceRegressor",
     "SequenceClassifier",
     "FreshBatches",
+    "StreamRun",
     "train_on_stream",
 ]
 
@@ -33,10 +42,8 @@ def adding_problem(num_sequences: int, length: int, generator: torch.Generator |
     Returns:
         ``(x, y)``: inputs of shape (N, T, 2) (value, marker) and targets of shape (N,).
     """
-    if num_sequences < 1:
-        raise ValueError(f"num_sequences must be >= 1, got {num_sequences}")
-    if length < 2:
-        raise ValueError(f"length must be >= 2 (two steps get marked), got {length}")
+    check_int("num_sequences", num_sequences)
+    check_int("length", length, 2, why=" (two steps get marked)")
     values = torch.rand(num_sequences, length, generator=generator)
     first = torch.randint(0, max(1, length // 10), (num_sequences,), generator=generator)
     second = torch.randint(length // 2, length, (num_sequences,), generator=generator)
@@ -76,14 +83,10 @@ def remember_first(num_sequences: int, length: int, num_symbols: int,
     Returns:
         ``(x, y)``: one-hot inputs of shape (N, T, K + M) and class indices (N,) in 0..K-1.
     """
-    if num_sequences < 1:
-        raise ValueError(f"num_sequences must be >= 1, got {num_sequences}")
-    if length < 1:
-        raise ValueError(f"length must be >= 1, got {length}")
-    if num_symbols < 2:
-        raise ValueError(f"num_symbols must be >= 2 (one symbol is no task), got {num_symbols}")
-    if num_distractors < 1:
-        raise ValueError(f"num_distractors must be >= 1, got {num_distractors}")
+    check_int("num_sequences", num_sequences)
+    check_int("length", length)
+    check_int("num_symbols", num_symbols, 2, why=" (one symbol is no task)")
+    check_int("num_distractors", num_distractors)
     first = torch.randint(0, num_symbols, (num_sequences, 1), generator=generator)
     later = torch.randint(num_symbols, num_symbols + num_distractors,
                           (num_sequences, length - 1), generator=generator)
@@ -96,8 +99,7 @@ def fraction_within(tolerance: float):
     """A metric for :func:`train_on_stream`: the share of predictions with
     ``|prediction - target| < tolerance`` (the adding problem's success criterion of
     Hochreiter & Schmidhuber (1997) uses 0.04)."""
-    if tolerance <= 0:
-        raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    check_positive("tolerance", tolerance)
 
     def metric(outputs: torch.Tensor, targets: torch.Tensor) -> float:
         return ((outputs - targets).abs() < tolerance).float().mean().item()
@@ -158,8 +160,7 @@ class SequenceClassifier(_LastStepReadout):
 
     def __init__(self, kind: str, input_size: int, hidden_size: int, num_classes: int,
                  forget_bias: float | None = None):
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        check_int("num_classes", num_classes, 2)
         super().__init__(kind, input_size, hidden_size, num_classes, forget_bias)
 
 
@@ -178,11 +179,53 @@ class FreshBatches:
             yield self.sample(self.batch_size, self.generator)
 
 
+@dataclass(frozen=True)
+class StreamRun:
+    """What :func:`train_on_stream` measured.
+
+    Attributes:
+        losses: the training loss of every step, in order (one per Adam update).
+        val_loss: ``loss_fn`` on the held-out sequences after training.
+        val_metrics: ``{name: value}``, each metric passed, on the same sequences.
+        seconds: wall time of the training (not of the validation).
+        loss_is_mse: whether ``loss_fn`` was the mean squared error, so that
+            ``val_loss`` is the validation MSE.
+
+    ``run["losses"]``, ``run["seconds"]``, ``run["val_loss"]``, ``run["val_<metric>"]``
+    and, for a run trained on the MSE only, ``run["val_mse"]`` read the same values:
+    the old spelling of a dict result, kept read-only until chapters 1, 7, 11 and 12,
+    which index it so, are re-executed. New code uses the attributes.
+    """
+
+    losses: list[float]
+    val_loss: float
+    val_metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    loss_is_mse: bool = False
+
+    def __getitem__(self, key: str):
+        if key in ("losses", "seconds", "val_loss"):
+            return getattr(self, key)
+        if key == "val_mse" and self.loss_is_mse:
+            return self.val_loss
+        if key.startswith("val_") and key[4:] in self.val_metrics:
+            return self.val_metrics[key[4:]]
+        keys = ["losses", "seconds", "val_loss", *(["val_mse"] if self.loss_is_mse else []),
+                *(f"val_{name}" for name in self.val_metrics)]
+        why = " (val_mse only for a run trained on the MSE)" if key == "val_mse" else ""
+        raise KeyError(f"{key!r} is not in this run{why}: it has {keys}")
+
+
+def _is_mse(loss_fn: Callable) -> bool:
+    return loss_fn is torch.nn.functional.mse_loss or (
+        isinstance(loss_fn, torch.nn.MSELoss) and loss_fn.reduction == "mean")
+
+
 def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int = 64,
                     lr: float = 3e-3, clip_grad_norm: float | None = 1.0,
                     num_val: int = 1000, seed: int = 0, progress: bool = True,
                     loss_fn=torch.nn.functional.mse_loss, metrics: dict | None = None,
-                    decay_lr: bool = False) -> dict:
+                    decay_lr: bool = False) -> StreamRun:
     """Train a model with Adam on fresh synthetic batches; report its validation loss.
 
     One pass of :func:`lstm_course.training.loop.fit` over ``steps`` new batches, recording the
@@ -203,17 +246,14 @@ def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int 
             steps: large steps to leave the plateau, small ones to settle precisely.
 
     Returns:
-        dict with ``losses`` (training loss per step), ``val_mse`` (for the default
-        ``loss_fn``; in general the validation loss, also under ``val_loss``), one
-        ``val_<name>`` per metric (all on ``num_val`` held-out sequences drawn first, from
-        the same seed) and ``seconds`` (wall time).
+        a :class:`StreamRun`: the training loss of every step, and the validation loss
+        and metrics on ``num_val`` held-out sequences (drawn first, from the same seed).
+        The model is left in eval mode, as it was scored.
     """
-    import math
-
-    from lstm_course.training.loop import evaluate, fit
-
-    if steps < 1 or batch_size < 1:
-        raise ValueError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
+    check_int("steps", steps)
+    check_int("batch_size", batch_size)
+    check_int("num_val", num_val)
+    check_bool("decay_lr", decay_lr)
     generator = torch.Generator().manual_seed(seed)
     validation = [sample(num_val, generator)]
     losses = []
@@ -222,7 +262,7 @@ def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int 
     def step(model, x, y):
         if decay_lr:  # set per step: fit's scheduler hook is stepped once per epoch
             for group in optimizer.param_groups:
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * len(losses) / steps))
+                group["lr"] = lr * cosine_factor(len(losses), steps)
         loss = loss_fn(model(x), y)
         losses.append(loss.item())
         return loss
@@ -231,7 +271,5 @@ def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int 
                   epochs=1, clip_grad_norm=clip_grad_norm, step_fn=step, progress=progress)
     scores = evaluate(model, validation, loss_fn, metrics)
     model.eval()  # handed back ready for inference, as it was scored
-    result = {"losses": losses, "val_mse": scores["loss"], "val_loss": scores["loss"],
-              "seconds": history.elapsed}
-    result.update({f"val_{name}": scores[name] for name in metrics or {}})
-    return result
+    return StreamRun(losses, scores["loss"], {name: scores[name] for name in metrics or {}},
+                     history.elapsed, _is_mse(loss_fn))

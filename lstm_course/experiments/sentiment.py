@@ -19,8 +19,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
+from lstm_course.checks import check_bool, check_int, check_probability
 from lstm_course.data.text import BucketBatchSampler, last_valid_step, pack, pad_batch, unpack
 from lstm_course.layers.dropout import DropoutLSTM
+from lstm_course.training.model_tools import eval_mode, model_device
 
 __all__ = [
     "POOLINGS",
@@ -47,8 +49,7 @@ def keras_pad(sequences: Sequence[Sequence[int]], maxlen: int, pad_index: int = 
     ``maxlen`` tokens are kept), a shorter one gets ``pad_index`` in *front*, so an LSTM
     reads the padding first and ends on the review's last token.
     """
-    if isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1:
-        raise ValueError(f"maxlen must be an int >= 1, got {maxlen!r}")
+    maxlen = check_int("maxlen", maxlen)
     out = torch.full((len(sequences), maxlen), pad_index, dtype=torch.long)
     for i, seq in enumerate(sequences):
         kept = list(seq)[-maxlen:]
@@ -88,6 +89,9 @@ def review_loader(ids: Sequence[Sequence[int]], labels: Sequence[int], batch_siz
     a batch is padded to little more than its longest review rather than the longest
     in a random sample. ``seed`` fixes the order of every epoch.
     """
+    check_int("batch_size", batch_size)
+    check_bool("shuffle", shuffle)
+    check_bool("bucket", bucket)
     if len(ids) != len(labels) or len(ids) == 0:
         raise ValueError(f"need as many labels as reviews (and at least one), got "
                          f"{len(ids)} reviews and {len(labels)} labels")
@@ -132,6 +136,11 @@ class SentimentLSTM(nn.Module):
                  embed_dropout: float = 0.0, output_dropout: float = 0.0,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, pad_index: int = 0):
         super().__init__()
+        check_bool("bidirectional", bidirectional)
+        check_bool("packed", packed)
+        for name, p in (("embed_dropout", embed_dropout), ("output_dropout", output_dropout),
+                        ("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            check_probability(name, p)
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         keras_style = dropout > 0 or recurrent_dropout > 0
@@ -198,20 +207,14 @@ def running_predictions(model: SentimentLSTM, ids: Sequence[int]) -> Tensor:
     if model.bidirectional:
         raise ValueError("running_predictions needs a unidirectional model: a "
                          "bidirectional one reads the whole review before step 1")
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    try:
-        with torch.no_grad():
-            tokens = torch.as_tensor(list(ids), dtype=torch.long, device=device)[None]
-            out = model.lstm(model.embedding(tokens))[0][0]  # (T, H)
-            steps = torch.arange(1, len(out) + 1, device=device)[:, None]
-            parts = {"last": [out], "max": [out.cummax(0).values],
-                     "mean": [out.cumsum(0) / steps]}
-            parts["maxmean"] = parts["max"] + parts["mean"]
-            return torch.sigmoid(model.head(torch.cat(parts[model.pooling], 1))).squeeze(-1)
-    finally:
-        model.train(was_training)
+    device = model_device(model)
+    with eval_mode(model), torch.no_grad():
+        tokens = torch.as_tensor(list(ids), dtype=torch.long, device=device)[None]
+        out = model.lstm(model.embedding(tokens))[0][0]  # (T, H)
+        steps = torch.arange(1, len(out) + 1, device=device)[:, None]
+        parts = {"last": [out], "max": [out.cummax(0).values], "mean": [out.cumsum(0) / steps]}
+        parts["maxmean"] = parts["max"] + parts["mean"]
+        return torch.sigmoid(model.head(torch.cat(parts[model.pooling], 1))).squeeze(-1)
 
 
 def keras_init_(model: SentimentLSTM) -> SentimentLSTM:
@@ -253,7 +256,7 @@ class TfidfFeatures:
     """
 
     def __init__(self, n_max: int = 2, min_df: int = 3):
-        self.n_max, self.min_df = n_max, min_df
+        self.n_max, self.min_df = check_int("n_max", n_max), check_int("min_df", min_df)
 
     def fit(self, documents: Sequence[Sequence[str]]) -> TfidfFeatures:
         df = Counter()
@@ -285,6 +288,7 @@ class TfidfFeatures:
 
 def fit_logistic(X: Tensor, y: Tensor, l2: float, max_iter: int = 100) -> tuple[Tensor, Tensor]:
     """Minimize mean binary cross-entropy + l2/2 ||w||^2 with L-BFGS; returns (w (F,), b)."""
+    check_int("max_iter", max_iter)
     w = torch.zeros(X.shape[1], 1, requires_grad=True)
     b = torch.zeros(1, requires_grad=True)
     opt = torch.optim.LBFGS([w, b], max_iter=max_iter, line_search_fn="strong_wolfe")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from lstm_course.checks import check_int
+
 __all__ = [
     "KEYS",
     "MISTAKES",
@@ -48,7 +50,7 @@ def cell_params(cell: nn.LSTMCell) -> dict[str, Tensor]:
     A cell built with ``bias=False`` gets zero biases, which is what it computes with.
     """
     if not isinstance(cell, nn.LSTMCell):
-        raise ValueError(f"cell must be a torch.nn.LSTMCell, got {type(cell).__name__}")
+        raise TypeError(f"cell must be a torch.nn.LSTMCell, got {type(cell).__name__}")
     w = cell.weight_ih.detach()
     zeros = torch.zeros(w.shape[0], dtype=w.dtype, device=w.device)
     return {
@@ -229,9 +231,8 @@ def max_abs_difference(step: StepFn, cell: nn.LSTMCell, batch_size: int = 3,
     cell's dtype and device), runs both with the cell's own weights, and compares.
     """
     if not callable(step):
-        raise ValueError(f"step must be a function step(x, (h, c), params), got {step!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        raise TypeError(f"step must be a function step(x, (h, c), params), got {step!r}")
+    check_int("batch_size", batch_size)
     params = cell_params(cell)
     w = params["weight_ih"]
     gen = torch.Generator().manual_seed(seed)

@@ -1,6 +1,8 @@
-"""Training: the general loop (``loop``: ``fit``, ``evaluate``, ``History``) and language
-models (``language_model``: ``LanguageModel``, ``train_epoch``, its own ``evaluate`` over
-BPTT windows, ``sample``, checkpoints).
+"""Training: the general loop (``loop``: ``fit``, ``evaluate``; ``metrics``: ``History``,
+``accuracy``), language models (``language_model``: ``LanguageModel``, ``train_epoch``,
+its own ``evaluate`` over BPTT windows, ``sample``, checkpoints), and the pieces every
+loop needs, written once (``model_tools``: ``model_device``, ``eval_mode``,
+``count_parameters``, ``BestWeights``; ``schedules``: the cosine learning-rate decay).
 """
 
 from lstm_course.training.language_model import (
@@ -12,16 +14,25 @@ from lstm_course.training.language_model import (
     save_checkpoint,
     train_epoch,
 )
-from lstm_course.training.loop import History, accuracy, evaluate, fit
+from lstm_course.training.loop import evaluate, fit
+from lstm_course.training.metrics import History, accuracy
+from lstm_course.training.model_tools import BestWeights, count_parameters, eval_mode, model_device
+from lstm_course.training.schedules import cosine_factor, cosine_schedule
 
 __all__ = [
+    "BestWeights",
     "History",
     "LanguageModel",
     "accuracy",
+    "cosine_factor",
+    "cosine_schedule",
+    "count_parameters",
     "detach_state",
+    "eval_mode",
     "evaluate",
     "fit",
     "load_checkpoint",
+    "model_device",
     "next_token_distribution",
     "sample",
     "save_checkpoint",

@@ -12,108 +12,27 @@ compute the training loss yourself.
 
 from __future__ import annotations
 
-import copy
 import math
-import numbers
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from lstm_course.checks import check_bool, check_int, check_positive
+from lstm_course.training.metrics import History, Metric, accuracy
+from lstm_course.training.model_tools import BestWeights, eval_mode, model_device
+
 __all__ = [
-    "History",
-    "binary_accuracy",
-    "multiclass_accuracy",
+    "History",  # re-exported from metrics: the chapters import it, and accuracy, from here
     "accuracy",
     "to_device",
     "default_forward",
     "evaluate",
     "fit",
 ]
-
-Metric = Callable[[torch.Tensor, torch.Tensor], "float | torch.Tensor"]
-
-
-@dataclass
-class History:
-    """What :func:`fit` measured, one entry per epoch.
-
-    ``metrics`` holds ``"train_<name>"`` and ``"val_<name>"`` lists for each metric;
-    read them as ``history["val_accuracy"]`` or ``history.val_accuracy``.
-    ``best_epoch`` is 1-based (``history.val_loss[history.best_epoch - 1]`` is the
-    best value), None without a validation set. ``elapsed`` is total wall seconds.
-    """
-
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    metrics: dict[str, list[float]] = field(default_factory=dict)
-    epoch_time: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    best_epoch: int | None = None
-    stopped_early: bool = False
-    elapsed: float = 0.0
-
-    @property
-    def epochs(self) -> list[int]:
-        """1, 2, ..., one per finished epoch: the x axis of a learning curve."""
-        return list(range(1, len(self.train_loss) + 1))
-
-    def __getitem__(self, name: str) -> list[float]:
-        if name in self.metrics:
-            return self.metrics[name]
-        if name in ("train_loss", "val_loss", "epoch_time", "lr"):
-            return getattr(self, name)
-        raise KeyError(f"no {name!r} in this history: it has {sorted(self.as_dict())}")
-
-    def __getattr__(self, name: str):
-        # Only reached for names that are not fields, e.g. history.val_accuracy.
-        metrics = self.__dict__.get("metrics", {})
-        if name in metrics:
-            return metrics[name]
-        raise AttributeError(f"History has no attribute or metric {name!r}")
-
-    def as_dict(self) -> dict:
-        """A flat, JSON-friendly dict: the metric lists sit beside ``train_loss``."""
-        out = asdict(self)
-        out.update(out.pop("metrics"))
-        return out
-
-
-# ----------------------------------------------------------------------------------
-# Metrics: f(outputs, targets) -> a number, averaged over the data by fit and evaluate
-
-
-def binary_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Share of correct signs: one logit per example, targets 0/1 of the same size."""
-    if logits.numel() != targets.numel():
-        raise ValueError(f"{tuple(logits.shape)} logits do not match {tuple(targets.shape)} targets")
-    predicted = (logits.reshape(-1) > 0).long()
-    return (predicted == targets.reshape(-1).long()).float().mean().item()
-
-
-def multiclass_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Share of correct argmax: logits (..., C), class-index targets (...)."""
-    if logits[..., 0].numel() != targets.numel():
-        raise ValueError(f"{tuple(logits.shape)} logits do not match {tuple(targets.shape)} targets")
-    predicted = logits.argmax(dim=-1).reshape(-1)
-    return (predicted == targets.reshape(-1)).float().mean().item()
-
-
-def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Multiclass when ``outputs`` has a class axis (..., C>1) matching ``targets``;
-    binary (logit > 0 means class 1) when ``outputs`` and ``targets`` have equal size.
-    """
-    if outputs.dim() >= 2 and outputs.shape[-1] > 1 and outputs[..., 0].numel() == targets.numel():
-        return multiclass_accuracy(outputs, targets)
-    if outputs.numel() == targets.numel():
-        return binary_accuracy(outputs, targets)
-    raise ValueError(f"accuracy cannot match outputs {tuple(outputs.shape)} with targets "
-                     f"{tuple(targets.shape)}: expected (..., C) logits with (...) class "
-                     "indices, or one logit per 0/1 target")
-
 
 # ----------------------------------------------------------------------------------
 # Helpers
@@ -133,11 +52,6 @@ def to_device(obj, device: torch.device):
 def default_forward(model: nn.Module, inputs):
     """``model(*inputs)`` for a tuple or list of inputs, else ``model(inputs)``."""
     return model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 def _length(loader) -> int | None:
@@ -170,48 +84,41 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable,
     the mode it was in.
     """
     metrics = metrics or {}
-    device = torch.device(device) if device is not None else _model_device(model)
-    was_training = model.training
-    model.eval()
+    device = torch.device(device) if device is not None else model_device(model)
     totals = dict.fromkeys(["loss", *metrics], 0.0)
     seen = 0
-    try:
-        with torch.no_grad():
-            for batch in loader:
-                inputs, targets = to_device(_split(batch), device)
-                outputs = forward(model, inputs)
-                weight = _weight(targets)
-                # Sums may stay tensors on the device: no GPU sync per batch.
-                totals["loss"] += loss_fn(outputs, targets) * weight
-                for name, metric in metrics.items():
-                    totals[name] += metric(outputs, targets) * weight
-                seen += weight
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad():
+        for batch in loader:
+            inputs, targets = to_device(_split(batch), device)
+            outputs = forward(model, inputs)
+            weight = _weight(targets)
+            # Sums may stay tensors on the device: no GPU sync per batch.
+            totals["loss"] += loss_fn(outputs, targets) * weight
+            for name, metric in metrics.items():
+                totals[name] += metric(outputs, targets) * weight
+            seen += weight
     if seen == 0:
         raise ValueError("evaluate got an empty loader")
     return {name: float(total) / seen for name, total in totals.items()}
 
 
-def _check_fit_args(epochs, clip_grad_norm, early_stopping, mode, monitor, metrics, val_loader):
-    def is_count(x):
-        return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= 1
-
-    if not is_count(epochs):
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-    if clip_grad_norm is not None and not (
-        isinstance(clip_grad_norm, numbers.Real) and 0 < clip_grad_norm < math.inf
-    ):
-        raise ValueError(f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}")
-    if early_stopping is not None and not is_count(early_stopping):
-        raise ValueError(f"early_stopping is a patience: an int >= 1 (epochs) or None, "
-                         f"got {early_stopping!r}")
+def _check_fit_args(epochs, clip_grad_norm, early_stopping, mode, monitor, metrics, val_loader,
+                    restore_best, progress) -> None:
+    check_int("epochs", epochs)
+    if clip_grad_norm is not None:
+        check_positive("clip_grad_norm", clip_grad_norm)
+    if early_stopping is not None:
+        check_int("early_stopping", early_stopping, why=" (a patience, in epochs) or None")
+    check_bool("restore_best", restore_best)
+    check_bool("progress", progress)
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     for name, metric in metrics.items():
-        if name == "loss" or not callable(metric):
-            raise ValueError(f"metrics maps names other than 'loss' to f(outputs, targets); "
-                             f"bad entry {name!r}")
+        need = f"metrics maps names other than 'loss' to f(outputs, targets); bad entry {name!r}"
+        if not callable(metric):
+            raise TypeError(f"{need}: {metric!r} cannot be called")
+        if name == "loss":
+            raise ValueError(f"{need}: the loss is always measured, under 'loss'")
     if early_stopping is not None and val_loader is None:
         raise ValueError("early_stopping watches the validation set: pass val_loader too")
     allowed = ["val_loss", *(f"val_{name}" for name in metrics)]
@@ -220,7 +127,117 @@ def _check_fit_args(epochs, clip_grad_norm, early_stopping, mode, monitor, metri
 
 
 # ----------------------------------------------------------------------------------
-# The loop
+# The loop, in parts: one epoch of updates, then the validation bookkeeping
+
+
+@dataclass
+class _Updates:
+    """What every training step of one :func:`fit` call uses, gathered once."""
+
+    model: nn.Module
+    loss_fn: Callable
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    metrics: dict[str, Metric]
+    clip_grad_norm: float | None
+    step_fn: Callable | None
+    forward: Callable
+
+    def loss(self, inputs, targets) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The training loss of a batch and the outputs to score (None from a step_fn
+        that returns the loss alone)."""
+        if self.step_fn is None:
+            outputs = self.forward(self.model, inputs)
+            return self.loss_fn(outputs, targets), outputs
+        loss = self.step_fn(self.model, inputs, targets)
+        return loss if isinstance(loss, tuple) else (loss, None)
+
+    def step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip_grad_norm is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+        self.optimizer.step()
+
+    def epoch(self, loader: Iterable, bar) -> dict[str, float]:
+        """One pass of updates over ``loader``, in train mode: ``{"loss": mean, "<metric>":
+        running mean}`` (nan for a metric when the step_fn gave no outputs)."""
+        self.model.train()
+        # Sums stay on the device so the loop does not wait on the GPU every batch.
+        loss_sum, metric_sums, seen = 0.0, dict.fromkeys(self.metrics, 0.0), 0
+        outputs = None
+        for step, batch in enumerate(loader):
+            inputs, targets = to_device(_split(batch), self.device)
+            loss, outputs = self.loss(inputs, targets)
+            self.step(loss)
+            weight = _weight(targets)
+            loss_sum += loss.detach() * weight
+            seen += weight
+            if self.metrics and outputs is not None:
+                with torch.no_grad():
+                    for name, metric in self.metrics.items():
+                        metric_sums[name] += metric(outputs.detach(), targets) * weight
+            bar.update()
+            if not bar.disable and step % 10 == 0:
+                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", refresh=False)
+        if seen == 0:
+            bar.close()
+            raise ValueError("train_loader gave no batches")
+        scores = {"loss": float(loss_sum) / seen}
+        for name in self.metrics:  # the last batch tells whether the step_fn gives outputs
+            scores[name] = float(metric_sums[name]) / seen if outputs is not None else math.nan
+        return scores
+
+
+class _Patience:
+    """Early stopping's bookkeeping: the best monitored value so far, with its weights
+    (:class:`~lstm_course.training.model_tools.BestWeights`), and the epochs since."""
+
+    def __init__(self, mode: str, patience: int | None) -> None:
+        self.best = BestWeights(mode)
+        self.patience, self.bad_epochs = patience, 0
+
+    def should_stop(self, model: nn.Module, value: float, epoch: int) -> bool:
+        """Record this epoch's monitored ``value``; True once ``patience`` epochs in a row
+        have brought nothing better."""
+        if self.best.update(model, value, epoch):
+            self.bad_epochs = 0
+            return False
+        self.bad_epochs += 1
+        return self.patience is not None and self.bad_epochs >= self.patience
+
+
+def _new_history(metrics: dict, validated: bool) -> History:
+    history = History()
+    for name in metrics:
+        history.metrics[f"train_{name}"] = []
+        if validated:
+            history.metrics[f"val_{name}"] = []
+    return history
+
+
+def _record(history: History, train: dict[str, float], val: dict[str, float] | None) -> dict:
+    """Append one epoch's scores to ``history``; returns them flat, as the bar shows them
+    (``loss``, ``val_loss``, ``val_<metric>``)."""
+    history.train_loss.append(train["loss"])
+    for name, value in train.items():
+        if name != "loss":
+            history.metrics[f"train_{name}"].append(value)
+    summary = {"loss": train["loss"]}
+    if val is not None:
+        history.val_loss.append(val["loss"])
+        for name, value in val.items():
+            if name != "loss":
+                history.metrics[f"val_{name}"].append(value)
+        summary.update({f"val_{k}": v for k, v in val.items()})
+    return summary
+
+
+def _step_scheduler(scheduler, monitored: float) -> None:
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(monitored)
+    elif scheduler is not None:
+        scheduler.step()
 
 
 def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable,
@@ -251,98 +268,50 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable,
     forward: ``forward(model, inputs) -> outputs``, used for training and evaluation.
     """
     metrics = metrics or {}
-    _check_fit_args(epochs, clip_grad_norm, early_stopping, mode, monitor, metrics, val_loader)
+    _check_fit_args(epochs, clip_grad_norm, early_stopping, mode, monitor, metrics, val_loader,
+                    restore_best, progress)
     if device is not None:
         device = torch.device(device)
         model.to(device)
     else:
-        device = _model_device(model)
+        device = model_device(model)
     if mode == "auto":
         mode = "min" if monitor.endswith("loss") else "max"
-    better = (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
-
-    history = History()
-    for name in metrics:
-        history.metrics[f"train_{name}"] = []
-        if val_loader is not None:
-            history.metrics[f"val_{name}"] = []
-    best_value, best_state, bad_epochs = None, None, 0
+    updates = _Updates(model, loss_fn, optimizer, device, metrics, clip_grad_norm, step_fn,
+                       forward)
+    history = _new_history(metrics, val_loader is not None)
+    patience = _Patience(mode, early_stopping)
     start = time.perf_counter()
 
     for epoch in range(1, epochs + 1):
         epoch_start = time.perf_counter()
         history.lr.append(optimizer.param_groups[0]["lr"])
-        model.train()
-        # Sums stay on the device so the loop does not wait on the GPU every batch.
-        loss_sum, metric_sums, seen = 0.0, dict.fromkeys(metrics, 0.0), 0
         # A manual bar (not tqdm(loader)) stays open, so the epoch summary can go on it.
         bar = tqdm(total=_length(train_loader), desc=f"epoch {epoch}/{epochs}",
                    disable=not progress, dynamic_ncols=True)
-        for step, batch in enumerate(train_loader):
-            inputs, targets = to_device(_split(batch), device)
-            if step_fn is None:
-                outputs = forward(model, inputs)
-                loss = loss_fn(outputs, targets)
-            else:
-                loss = step_fn(model, inputs, targets)
-                loss, outputs = loss if isinstance(loss, tuple) else (loss, None)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip_grad_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-            optimizer.step()
-
-            weight = _weight(targets)
-            loss_sum += loss.detach() * weight
-            seen += weight
-            if metrics and outputs is not None:
-                with torch.no_grad():
-                    for name, metric in metrics.items():
-                        metric_sums[name] += metric(outputs.detach(), targets) * weight
-            bar.update()
-            if progress and step % 10 == 0:
-                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", refresh=False)
-        if seen == 0:
-            bar.close()
-            raise ValueError("train_loader gave no batches")
-
-        history.train_loss.append(float(loss_sum) / seen)
-        for name in metrics:  # nan when step_fn returned no outputs to score
-            score = float(metric_sums[name]) / seen if outputs is not None else math.nan
-            history.metrics[f"train_{name}"].append(score)
-        summary = {"loss": history.train_loss[-1]}
+        train = updates.epoch(train_loader, bar)
+        val = None
         if val_loader is not None:
-            scores = evaluate(model, val_loader, loss_fn, metrics, device, forward=forward)
-            history.val_loss.append(scores["loss"])
-            for name in metrics:
-                history.metrics[f"val_{name}"].append(scores[name])
-            summary.update({f"val_{k}": v for k, v in scores.items()})
+            val = evaluate(model, val_loader, loss_fn, metrics, device, forward=forward)
+        summary = _record(history, train, val)
         history.epoch_time.append(time.perf_counter() - epoch_start)
         bar.set_postfix({k: f"{v:.4f}" for k, v in summary.items()})
         bar.close()
 
-        monitored = summary.get(monitor, history.train_loss[-1])
-        if scheduler is not None:
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(monitored)
-            else:
-                scheduler.step()
+        monitored = summary.get(monitor, train["loss"])
+        _step_scheduler(scheduler, monitored)
         if val_loader is None:
             continue
-        if best_value is None or better(monitored, best_value):
-            best_value, history.best_epoch, bad_epochs = monitored, epoch, 0
-            if early_stopping is not None and restore_best:
-                best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad_epochs += 1
-            if early_stopping is not None and bad_epochs >= early_stopping:
-                history.stopped_early = True
-                if progress:
-                    tqdm.write(f"early stopping: no better {monitor} for {bad_epochs} epochs, "
-                               f"best was epoch {history.best_epoch}")
-                break
+        stop = patience.should_stop(model, monitored, epoch)
+        history.best_epoch = patience.best.epoch if patience.best.score is not None else None
+        if stop:
+            history.stopped_early = True
+            if progress:
+                tqdm.write(f"early stopping: no better {monitor} for {patience.bad_epochs} "
+                           f"epochs, best was epoch {history.best_epoch}")
+            break
 
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    if early_stopping is not None and restore_best and patience.best.state is not None:
+        patience.best.restore(model)
     history.elapsed = time.perf_counter() - start
     return history
