@@ -61,11 +61,18 @@ def _check_real(name: str, value, need: str) -> float:
     return float(value)
 
 
-def check_probability(name: str, value) -> float:
-    """``value`` as a float in [0, 1): a dropout probability (1 would drop everything)."""
-    need = f"{name} must be a probability in [0, 1) (1 would drop everything)"
+def check_probability(name: str, value, *, allow_one: bool = False) -> float:
+    """``value`` as a float in [0, 1): a dropout probability (1 would drop everything).
+
+    ``allow_one`` accepts 1 too, as ``torch.nn.LSTM``'s ``dropout`` does (its drop-ins
+    must take what it takes).
+    """
+    if allow_one:
+        need = f"{name} must be a probability in [0, 1]"
+    else:
+        need = f"{name} must be a probability in [0, 1) (1 would drop everything)"
     p = _check_real(name, value, need)
-    if not 0 <= p < 1:
+    if not 0 <= p <= 1 or (p == 1 and not allow_one):
         raise ValueError(f"{need}, got {value!r}")
     return p
 
@@ -79,9 +86,12 @@ def check_fraction(name: str, value) -> float:
     return p
 
 
-def check_positive(name: str, value) -> float:
-    """``value`` as a finite float > 0 (a learning rate, a clipping norm, a tolerance)."""
-    need = f"{name} must be a finite number > 0"
+def check_positive(name: str, value, why: str = "") -> float:
+    """``value`` as a finite float > 0 (a learning rate, a clipping norm, a tolerance).
+
+    ``why`` is appended to the requirement in the message, as in :func:`check_int`.
+    """
+    need = f"{name} must be a finite number > 0{why}"
     x = _check_real(name, value, need)
     if not (0 < x < math.inf):
         raise ValueError(f"{need}, got {value!r}")

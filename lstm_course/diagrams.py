@@ -13,6 +13,8 @@ from collections.abc import Iterable
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyBboxPatch
 
+from lstm_course.checks import check_bool
+
 __all__ = [
     "GATE_NAMES",
     "draw_lstm_cell",
@@ -45,7 +47,7 @@ def _check_gates(gates) -> tuple[str, ...]:
     if isinstance(gates, str):
         gates = tuple(gates)
     if not isinstance(gates, Iterable):
-        raise ValueError(f"gates must be a sequence of names from {GATE_NAMES}, got {gates!r}")
+        raise TypeError(f"gates must be a sequence of names from {GATE_NAMES}, got {gates!r}")
     gates = tuple(gates)
     unknown = [g for g in gates if g not in GATE_NAMES]
     if unknown:
@@ -127,8 +129,10 @@ def draw_lstm_cell(ax=None, gates=GATE_NAMES, peepholes: bool = False,
     Raises:
         ValueError: for an unknown or repeated gate name, ``"i"`` without ``"g"``, or
             peepholes with none of i, f, o to feed.
+        TypeError: for gates that are not a sequence, or peepholes not True or False.
     """
     gates = _check_gates(gates)
+    check_bool("peepholes", peepholes)
     if peepholes and not set(gates) & {"i", "f", "o"}:
         raise ValueError("peepholes feed the gates i, f and o: draw at least one of them")
     if ax is None:

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from lstm_course.checks import check_int
+
 __all__ = [
     "plot_history",
     "plot_curves",
@@ -28,7 +30,8 @@ def _as_mapping(history) -> Mapping[str, Sequence[float]]:
     if hasattr(history, "as_dict"):
         history = history.as_dict()
     if not isinstance(history, Mapping):
-        raise ValueError("history must be a mapping of name -> list of values, or a History")
+        raise TypeError(f"history must be a mapping of name -> list of values, or a History, "
+                        f"got {type(history).__name__}")
     return history
 
 
@@ -65,8 +68,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], x: Sequence[float] | None
     """
     if not curves:
         raise ValueError("curves is empty: pass a mapping of label -> values")
-    if smooth < 1:
-        raise ValueError(f"smooth must be >= 1, got {smooth}")
+    check_int("smooth", smooth)
     ax = _axes(ax)
     for label, values in curves.items():
         values = np.asarray(values, dtype=float)

@@ -16,6 +16,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from lstm_course.checks import check_int
+
 __all__ = [
     "FAST_ENV",
     "is_fast",
@@ -91,8 +93,7 @@ def get_device(prefer: str | None = None) -> torch.device:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices)."""
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_int("seed", seed, minimum=0)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 -- seeds the global generator readers' code uses
     torch.manual_seed(seed)
@@ -158,9 +159,7 @@ def setup(seed: int = 0, device: str | None = None, quiet: bool = False,
     banner reports the count the notebook really runs with.
     """
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads must be a positive int or None, got {threads!r}")
-        torch.set_num_threads(threads)
+        torch.set_num_threads(check_int("threads", threads, why=" or None"))
     seed_everything(seed)
     set_plot_defaults()
     runtime = Runtime(mode=mode(), device=get_device(device), seed=seed,

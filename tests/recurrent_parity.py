@@ -9,9 +9,36 @@ from torch.nn.utils.rnn import pack_padded_sequence
 F64 = torch.float64
 
 
-def error(match):
-    """pytest.raises(ValueError) whose message contains ``match`` literally."""
-    return pytest.raises(ValueError, match=re.escape(match))
+def error(match, kind=ValueError):
+    """pytest.raises(kind) whose message contains ``match`` literally."""
+    return pytest.raises(kind, match=re.escape(match))
+
+
+# Constructor arguments that torch.nn.LSTM / nn.GRU reject, and the exception type it
+# raises: a drop-in must raise the same type (with the course's own message).
+BAD_CONSTRUCTOR_ARGS = [
+    ((3, 0), {}, ValueError),
+    ((0, 4), {}, ValueError),
+    ((3.0, 4), {}, TypeError),
+    ((3, 4.0), {}, TypeError),
+    ((3, 4), {"num_layers": 0}, ValueError),
+    ((3, 4), {"num_layers": 1.5}, TypeError),
+    ((3, 4), {"num_layers": "2"}, TypeError),
+    ((3, 4), {"bias": 1}, TypeError),
+    ((3, 4), {"batch_first": "yes"}, TypeError),
+    ((3, 4), {"num_layers": 2, "dropout": 1.5}, ValueError),
+    ((3, 4), {"num_layers": 2, "dropout": -0.1}, ValueError),
+    ((3, 4), {"num_layers": 2, "dropout": True}, ValueError),
+    ((3, 4), {"num_layers": 2, "dropout": "0.5"}, ValueError),
+]
+
+
+def assert_same_constructor_errors(ref_cls, our_cls):
+    """Every call in BAD_CONSTRUCTOR_ARGS raises the listed type in torch and in ours."""
+    for args, kwargs, kind in BAD_CONSTRUCTOR_ARGS:
+        for cls in (ref_cls, our_cls):
+            with pytest.raises(kind):
+                cls(*args, **kwargs)
 
 
 def assert_same(ref, ours, tol):

@@ -55,9 +55,11 @@ def test_is_bounded():
     assert pool.nbytes() == 0
 
 
-@pytest.mark.parametrize("kwargs", [{"per_shape": 0}, {"shapes": 0}])
-def test_rejects_bad_bounds(kwargs):
-    with pytest.raises(ValueError, match="must be >= 1"):
+@pytest.mark.parametrize("kwargs, error", [({"per_shape": 0}, ValueError), ({"shapes": 0}, ValueError),
+                                           ({"per_shape": 2.0}, TypeError)])
+def test_rejects_bad_bounds(kwargs, error):
+    (name, value), = kwargs.items()
+    with pytest.raises(error, match=f"{name} must be an int >= 1, got {value}"):
         BufferPool(**kwargs)
 
 

@@ -96,5 +96,7 @@ def test_other_bad_arguments_are_rejected():
         draw_lstm_cell(gates=("i", "o"))
     with pytest.raises(ValueError, match="peepholes"):
         draw_lstm_cell(gates=("g",), peepholes=True)
-    with pytest.raises(ValueError, match="sequence"):
+    with pytest.raises(TypeError, match="gates must be a sequence of names .*, got 3"):
         draw_lstm_cell(gates=3)
+    with pytest.raises(TypeError, match="peepholes must be True or False, got 1"):
+        draw_lstm_cell(peepholes=1)

@@ -80,5 +80,5 @@ def test_clear_errors(shapes, match):
 
 
 def test_constructor_flag_is_checked():
-    with pytest.raises(ValueError, match="handwritten_backward must be True or False"):
+    with pytest.raises(TypeError, match="handwritten_backward must be True or False, got 'yes'"):
         LSTM(2, 3, handwritten_backward="yes")

@@ -106,9 +106,14 @@ def test_rejects_float32():
         numerical_gradient(lambda: np.sum(x**2), x)
 
 
-@pytest.mark.parametrize("x", [np.arange(3), [1.0, 2.0], 1.0])
-def test_rejects_non_float64_arrays(x):
-    with pytest.raises(ValueError, match="x"):
+def test_rejects_non_float64_arrays():
+    with pytest.raises(ValueError, match="x has dtype int64, but finite differences need float64"):
+        numerical_gradient(lambda: 0.0, np.arange(3, dtype=np.int64))
+
+
+@pytest.mark.parametrize("x", [[1.0, 2.0], 1.0])
+def test_rejects_what_is_no_array(x):
+    with pytest.raises(TypeError, match=f"x must be a NumPy array .*, got {type(x).__name__}"):
         numerical_gradient(lambda: 0.0, x)
 
 
@@ -119,10 +124,11 @@ def test_rejects_read_only():
         numerical_gradient(lambda: np.sum(x), x)
 
 
-@pytest.mark.parametrize("eps", [0, -1e-6, np.inf, np.nan, "1e-6"])
-def test_rejects_bad_eps(eps):
+@pytest.mark.parametrize("eps, error", [(0, ValueError), (-1e-6, ValueError), (np.inf, ValueError),
+                                        (np.nan, ValueError), ("1e-6", TypeError)])
+def test_rejects_bad_eps(eps, error):
     x = np.ones(2)
-    with pytest.raises(ValueError, match="eps"):
+    with pytest.raises(error, match="eps must be a finite number > 0, got"):
         numerical_gradient(lambda: np.sum(x), x, eps=eps)
 
 

@@ -3,7 +3,12 @@ import random
 
 import pytest
 import torch
-from recurrent_parity import assert_packed_parity, assert_same, error
+from recurrent_parity import (
+    assert_packed_parity,
+    assert_same,
+    assert_same_constructor_errors,
+    error,
+)
 from torch import nn
 
 from lstm_course.layers.rnn import GRU, LSTM, gru_cell, gru_layer
@@ -177,7 +182,7 @@ def test_clear_errors_for_wrong_hx():
     model = GRU(3, 4, num_layers=2, bidirectional=True)
     x, h = torch.randn(5, 2, 3), torch.zeros(4, 2, 4)
     with error("hx must be None or one tensor h_0 of shape (num_layers * num_directions, "
-                "B, H) = (4, 2, 4), got tuple: nn.GRU has no cell state"):
+               "B, H) = (4, 2, 4), got tuple: nn.GRU has no cell state", TypeError):
         model(x, (h, h))
     with error("h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
                 "got (2, 2, 4)"):
@@ -194,7 +199,11 @@ def test_clear_errors_in_constructor():
         GRU(3, 0)
     with error("dropout must be a probability in [0, 1], got -0.1"):
         GRU(3, 4, num_layers=2, dropout=-0.1)
-    with error("bias must be True or False"):
+    with error("bias must be True or False, got 1 (int)", TypeError):
         GRU(3, 4, bias=1)
     with pytest.raises(TypeError):  # like nn.GRU, no projection and no hand-written backward
         GRU(3, 4, handwritten_backward=True)
+
+
+def test_constructor_errors_have_nn_grus_types():
+    assert_same_constructor_errors(nn.GRU, GRU)

@@ -124,8 +124,10 @@ def test_clear_errors():
         cell(torch.randn(5, 2, 7))
     with pytest.raises(ValueError, match="every entry > 0"):
         cell(torch.randn(5, 2, 3), torch.zeros(2, 4))
-    with pytest.raises(ValueError, match="int >= 1"):
+    with pytest.raises(ValueError, match="input_size must be an int >= 1, got 0"):
         MinLSTM(0, 4)
+    with pytest.raises(TypeError, match=r"hidden_size must be an int >= 1, got True \(bool\)"):
+        MinGRU(3, True)
     with pytest.raises(ValueError, match="same shape"):
         scan_loop(torch.rand(4, 2, 3), torch.rand(4, 2, 2))
     with pytest.raises(ValueError, match="empty"):

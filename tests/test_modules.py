@@ -3,7 +3,12 @@ import random
 
 import pytest
 import torch
-from recurrent_parity import assert_packed_parity, assert_same, error
+from recurrent_parity import (
+    assert_packed_parity,
+    assert_same,
+    assert_same_constructor_errors,
+    error,
+)
 from torch import nn
 
 from lstm_course.layers.rnn import LSTM, lstm_cell
@@ -188,7 +193,8 @@ def test_clear_errors_for_wrong_input():
         model(torch.randn(5, 2, 3, dtype=F64))
     with error("no time steps"):
         model(torch.randn(0, 2, 3))
-    with error("a PackedSequence"):
+    with error("input must be a tensor of shape (T, B, D) or a PackedSequence, got list",
+               TypeError):
         model([[1.0, 2.0, 3.0]])
 
 
@@ -203,8 +209,13 @@ def test_clear_errors_for_wrong_hx():
         model(x, (torch.zeros(4, 4), h))
     with error("h_0 must have shape (num_layers * num_directions, H) = (4, 4), got (4, 1, 4)"):
         model(torch.randn(5, 3), (h[:, :1], h[:, :1]))
-    with error("a pair (h_0, c_0)"):
+    with error("hx must be None or a pair (h_0, c_0) of tensors, got Tensor", TypeError):
         model(x, h)
+    with error("hx must be None or a pair (h_0, c_0) of tensors, got tuple"):
+        model(x, (h, h, h))
+    with error("c_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
+               "got NoneType", TypeError):
+        model(x, (h, None))
     with error("h_0 is torch.float64 but the input is torch.float32"):
         model(x, (h.double(), h))
 
@@ -214,9 +225,16 @@ def test_clear_errors_in_constructor():
         LSTM(3, 4, proj_size=2)
     with error("hidden_size must be an int >= 1, got 0"):
         LSTM(3, 0)
-    with error("num_layers must be an int >= 1, got 1.5"):
+    with error("num_layers must be an int >= 1, got 1.5 (float)", TypeError):
         LSTM(3, 4, num_layers=1.5)
     with error("dropout must be a probability in [0, 1], got 1.5"):
         LSTM(3, 4, num_layers=2, dropout=1.5)
-    with error("batch_first must be True or False"):
+    with error("dropout must be a probability in [0, 1], got True (bool)"):  # as nn.LSTM
+        LSTM(3, 4, num_layers=2, dropout=True)
+    with error("batch_first must be True or False, got 'yes' (str)", TypeError):
         LSTM(3, 4, batch_first="yes")
+    LSTM(3, 4, num_layers=2, dropout=1)  # nn.LSTM takes p = 1 too
+
+
+def test_constructor_errors_have_nn_lstms_types():
+    assert_same_constructor_errors(nn.LSTM, LSTM)

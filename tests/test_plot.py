@@ -83,7 +83,7 @@ def test_plot_history_none_present():
 
 
 def test_plot_history_rejects_non_mapping():
-    with pytest.raises(ValueError, match="mapping"):
+    with pytest.raises(TypeError, match="must be a mapping .* or a History, got list"):
         plot_history([1.0, 2.0])
 
 
@@ -143,9 +143,9 @@ def test_plot_curves_empty():
         plot_curves({})
 
 
-@pytest.mark.parametrize("smooth", [0, -2])
-def test_plot_curves_bad_smooth(smooth):
-    with pytest.raises(ValueError, match="smooth"):
+@pytest.mark.parametrize("smooth, error", [(0, ValueError), (-2, ValueError), (2.5, TypeError)])
+def test_plot_curves_bad_smooth(smooth, error):
+    with pytest.raises(error, match=f"smooth must be an int >= 1, got {smooth}"):
         plot_curves({"a": [1.0]}, smooth=smooth)
 
 

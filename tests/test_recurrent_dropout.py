@@ -1,9 +1,13 @@
 """DropoutLSTM: a plain LSTM in eval mode, one mask per sequence for all steps in training."""
 
+import re
+
 import pytest
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
 
+from lstm_course.layers import RecurrentBase, embedding_dropout, locked_dropout
 from lstm_course.layers.dropout import DropoutLSTM, dropout_lstm_layer, dropout_mask
 
 D, H, T, B = 5, 4, 7, 3
@@ -84,6 +88,35 @@ def test_gradients_reach_every_parameter():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
+def test_built_on_recurrent_base_like_a_one_layer_nn_lstm():
+    torch.manual_seed(0)
+    ours = DropoutLSTM(D, H, dropout=0.5, bias=False, dtype=torch.float64).eval()
+    assert isinstance(ours, RecurrentBase) and ours.weight_ih_l0.dtype == torch.float64
+    ref = nn.LSTM(D, H, bias=False, dtype=torch.float64)
+    ref.load_state_dict(ours.state_dict())
+    assert list(ours.state_dict()) == ["weight_ih_l0", "weight_hh_l0"]
+    x = torch.randn(T, D, dtype=torch.float64)  # one unbatched sequence, as nn.LSTM takes
+    for a, b in zip(ours(x)[1], ref(x)[1], strict=True):
+        assert a.shape == (1, H)
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    assert repr(DropoutLSTM(4, 3, 0.2, 0.1, batch_first=True)) == (
+        "DropoutLSTM(4, 3, dropout=0.2, recurrent_dropout=0.1, batch_first=True)")
+
+
+def test_locked_and_embedding_dropout_live_here():
+    from lstm_course.experiments import regularization
+
+    assert regularization.locked_dropout is locked_dropout
+    assert regularization.embedding_dropout is embedding_dropout
+    x = torch.ones(5, 3, 8)
+    y = locked_dropout(x, 0.5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(y, y[:1].expand_as(y)) and (y == 0).any()
+    with pytest.raises(ValueError, match=re.escape("p must be a probability in [0, 1)")):
+        embedding_dropout(torch.ones(4, 2), 1.0)
+    with pytest.raises(TypeError, match="p must be a probability .*, got None"):
+        locked_dropout(x, None)
+
+
 def test_dropout_mask_rate_and_scale():
     m = dropout_mask(0.25, (200, 200), torch.empty(0), torch.Generator().manual_seed(0))
     assert abs((m == 0).float().mean().item() - 0.25) < 0.02
@@ -99,24 +132,30 @@ def test_layer_function_without_masks_is_a_plain_lstm():
     torch.testing.assert_close(y, ref(x)[0])
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"dropout": 1.0}, "dropout must be a probability"),
-    ({"recurrent_dropout": -0.1}, "recurrent_dropout must be a probability"),
-    ({"dropout": True}, "dropout must be a probability"),
-    ({"batch_first": 1}, "batch_first and bias"),
+@pytest.mark.parametrize("kwargs, kind, match", [
+    ({"dropout": 1.0}, ValueError, r"dropout must be a probability in \[0, 1\) \(1 would"),
+    ({"recurrent_dropout": -0.1}, ValueError, "recurrent_dropout must be a probability"),
+    ({"dropout": True}, TypeError, r"dropout must be a probability .*, got True \(bool\)"),
+    ({"batch_first": 1}, TypeError, "batch_first must be True or False, got 1"),
+    ({"bias": None}, TypeError, "bias must be True or False, got None"),
 ])
-def test_bad_arguments_raise(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments_raise(kwargs, kind, match):
+    with pytest.raises(kind, match=match):
         DropoutLSTM(D, H, **kwargs)
 
 
 def test_bad_sizes_and_inputs_raise():
-    with pytest.raises(ValueError, match="hidden_size must be an int"):
+    with pytest.raises(ValueError, match="hidden_size must be an int >= 1, got 0"):
         DropoutLSTM(D, 0)
     lstm = DropoutLSTM(D, H)
-    with pytest.raises(ValueError, match="3-D tensor"):
-        lstm(torch.randn(T, D))
+    with pytest.raises(ValueError, match=re.escape(f"got 4-D shape (1, {T}, {B}, {D})")):
+        lstm(torch.randn(1, T, B, D))
     with pytest.raises(ValueError, match="input_size = 5"):
         lstm(torch.randn(T, B, D + 1))
-    with pytest.raises(ValueError, match="hx must be a pair"):
+    with pytest.raises(ValueError, match=re.escape(f"h_0 must have shape (num_layers * "
+                                                   f"num_directions, B, H) = (1, {B}, {H})")):
         lstm(torch.randn(T, B, D), (torch.zeros(B, H), torch.zeros(B, H)))
+    with pytest.raises(TypeError, match="hx must be None or a pair"):
+        lstm(torch.randn(T, B, D), torch.zeros(1, B, H))
+    with pytest.raises(TypeError, match="not a PackedSequence: pad in front"):
+        lstm(pack_padded_sequence(torch.randn(T, B, D), [T] * B))

@@ -1,4 +1,5 @@
 import random
+import re
 
 import matplotlib as mpl
 import numpy as np
@@ -191,9 +192,10 @@ def test_seed_everything_repeats_draws():
         assert a != b
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "1", None])
-def test_seed_everything_rejects_bad_seed(bad):
-    with pytest.raises(ValueError, match="seed"):
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("1", TypeError),
+                                        (None, TypeError), (True, TypeError)])
+def test_seed_everything_rejects_bad_seed(bad, error):
+    with pytest.raises(error, match=re.escape(f"seed must be an int >= 0, got {bad!r}")):
         seed_everything(bad)
 
 
@@ -291,9 +293,10 @@ def test_setup_threads_sets_and_reports_the_count(capsys, restore_rcparams, no_a
         torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("threads", [0, -2, 1.5, True, "2"])
-def test_setup_rejects_bad_thread_counts(threads, restore_rcparams):
+@pytest.mark.parametrize("threads, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
+                                            (True, TypeError), ("2", TypeError)])
+def test_setup_rejects_bad_thread_counts(threads, error, restore_rcparams):
     before = torch.get_num_threads()
-    with pytest.raises(ValueError, match="threads must be a positive int"):
+    with pytest.raises(error, match=re.escape(f"threads must be an int >= 1 or None, got {threads!r}")):
         setup(quiet=True, threads=threads)
     assert torch.get_num_threads() == before

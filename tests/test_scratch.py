@@ -179,7 +179,6 @@ BAD_CALLS = {
     "x float32, params float64": (lambda: lstm_forward(X.astype(np.float32), P), "one dtype"),
     "params mixed dtypes": (lambda: lstm_forward(X, _with(bias_hh=P["bias_hh"].astype(np.float32))),
                             "one dtype"),
-    "params not a dict": (lambda: lstm_forward(X, list(P.values())), "dict"),
     "missing key": (lambda: lstm_forward(X, {k: P[k] for k in KEYS[:3]}), "missing"),
     "torch names": (lambda: lstm_forward(X, {k + "_l0": v for k, v in P.items()}), "_l0"),
     "weight_ih not 4H": (lambda: lstm_forward(X, _with(weight_ih=P["weight_ih"][:-1])), "4H"),
@@ -188,7 +187,6 @@ BAD_CALLS = {
     "bias wrong": (lambda: lstm_forward(X, _with(bias_ih=P["bias_ih"][:-4])), "bias_ih"),
     "state wrong shape": (lambda: lstm_forward(X, P, (H0[:, :-1], C0)), "h0"),
     "state wrong batch": (lambda: lstm_forward(X, P, (H0, C0[:1])), "c0"),
-    "state not a pair": (lambda: lstm_forward(X, P, H0), "pair"),
     "dy wrong shape": (lambda: lstm_backward(DY[:-1], CACHE), "dy"),
     "dy wrong dtype": (lambda: lstm_backward(DY.astype(np.float32), CACHE), "one dtype"),
     "dstate wrong shape": (lambda: lstm_backward(DY, CACHE, (DH[:, :-1], DC)), "dh_T"),
@@ -201,11 +199,33 @@ BAD_CALLS = {
 }
 
 
+BAD_TYPES = {
+    "params not a dict": (lambda: lstm_forward(X, list(P.values())),
+                          "params must be a dict with keys weight_ih"),
+    "state not a pair": (lambda: lstm_forward(X, P, H0),
+                         "state must be None or a pair (h0, c0) of (B, H) arrays, got ndarray"),
+    "init size a float": (lambda: init_params(3.0, 2), "input_size must be an int >= 1, got 3.0"),
+    "init size a bool": (lambda: init_params(3, True), "hidden_size must be an int >= 1, got True"),
+}
+
+
 @pytest.mark.parametrize("name", BAD_CALLS)
 def test_bad_input_raises_value_error(name):
     call, word = BAD_CALLS[name]
     with pytest.raises(ValueError, match=re.escape(word)):
         call()
+
+
+@pytest.mark.parametrize("name", BAD_TYPES)
+def test_input_of_the_wrong_type_raises_type_error(name):
+    call, words = BAD_TYPES[name]
+    with pytest.raises(TypeError, match=re.escape(words)):
+        call()
+
+
+def test_init_params_takes_numpy_ints():
+    params = init_params(np.int64(3), np.int32(2))
+    assert params["weight_ih"].shape == (8, 3) and params["weight_hh"].shape == (8, 2)
 
 
 def test_y_is_read_only_and_inputs_are_left_alone():

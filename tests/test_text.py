@@ -38,7 +38,7 @@ def test_char_tokens_keep_case_and_spaces():
 def test_tokenize_rejects_unknown_level_and_non_strings():
     with pytest.raises(ValueError, match="level"):
         tokenize("x", level="sentence")
-    with pytest.raises(ValueError, match="str"):
+    with pytest.raises(TypeError, match="tokenize needs a str, got list"):
         tokenize(["x"])
 
 
@@ -69,7 +69,7 @@ def test_vocab_lookup_encode_decode_and_unknowns():
     assert "cat" in vocab and "dog" not in vocab
     with pytest.raises(ValueError, match="outside"):
         vocab.decode([len(vocab)])
-    with pytest.raises(ValueError, match="tokenize"):
+    with pytest.raises(TypeError, match="not a string: tokenize it first"):
         vocab.encode("the cat")
 
 
@@ -107,8 +107,8 @@ def test_specials_in_the_data_are_not_duplicated():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"min_freq": 0}, "min_freq"),
-        ({"max_size": 1}, "max_size"),
+        ({"min_freq": 0}, "min_freq must be an int >= 1, got 0"),
+        ({"max_size": 1}, r"max_size must be an int >= 2 \(it counts the specials\), got 1"),
         ({"specials": ("<pad>", "<pad>")}, "distinct"),
         ({"min_freq": 5, "specials": ()}, "empty"),
     ],
@@ -119,7 +119,7 @@ def test_vocab_bad_arguments(kwargs, match):
 
 
 def test_vocab_rejects_a_raw_string():
-    with pytest.raises(ValueError, match="single string"):
+    with pytest.raises(TypeError, match="single string"):
         Vocab("some text")
 
 
@@ -220,8 +220,10 @@ def test_shuffled_buckets_are_tight_reproducible_and_vary_between_calls():
 
 
 def test_length_buckets_bad_arguments():
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
         length_buckets([1, 2], batch_size=0)
+    with pytest.raises(TypeError, match=r"batch_size must be an int >= 1, got 2.0 \(float\)"):
+        length_buckets([1, 2], batch_size=2.0)
     with pytest.raises(ValueError, match="either"):
         length_buckets([1, 2], 1, seed=0, generator=torch.Generator())
 
@@ -279,4 +281,18 @@ def test_bptt_windows_cover_every_prediction_once():
 )
 def test_lm_batching_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: batchify([1, 2, 3, 4], batch_size=True), "batch_size must be an int >= 1"),
+        (lambda: bptt_batches(torch.zeros(5, 2), bptt=2.5), "bptt must be an int >= 1"),
+        (lambda: pad_batch([[1]], max_len="3"), "max_len must be an int >= 1"),
+        (lambda: Vocab(["a"], min_freq=None), "min_freq must be an int >= 1"),
+    ],
+)
+def test_counts_of_the_wrong_type_raise_type_error(call, match):
+    with pytest.raises(TypeError, match=match):
         call()

@@ -238,8 +238,8 @@ def test_recurrent_layer_runs_every_variant_and_nn_lstmcell():
         assert out.shape == (6, 2, 4) and torch.equal(out[-1], h) and c.shape == (2, 4)
 
 
-def _error(match):
-    return pytest.raises(ValueError, match=re.escape(match))
+def _error(match, kind=ValueError):
+    return pytest.raises(kind, match=re.escape(match))
 
 
 @pytest.mark.parametrize("cls", CELLS)
@@ -254,12 +254,18 @@ def test_clear_errors_for_bad_sizes(cls):
         cell(torch.randn(3, 4), (torch.zeros(3, 5), torch.zeros(3, 4)))
     with _error("h must have shape (B, hidden_size) = (3, 5)"):
         cell(torch.randn(3, 4), (torch.zeros(2, 5), torch.zeros(3, 5)))
-    with _error("state must be None or a pair (h, c) of tensors, got Tensor"):
+    with _error("state must be None or a pair (h, c) of tensors, got Tensor", TypeError):
         cell(torch.randn(3, 4), torch.zeros(3, 5))
+    with _error("state must be None or a pair (h, c) of tensors, got tuple"):
+        cell(torch.randn(3, 4), (torch.zeros(3, 5),))
+    with _error("takes one step x of shape (B, input_size) = (B, 4), got list", TypeError):
+        cell([[1.0] * 4])
     with _error("x is torch.float64 but the parameters are torch.float32"):
         cell(torch.randn(3, 4, dtype=F64))
     with _error("hidden_size must be an int >= 1, got 0"):
         cls(4, 0)
+    with _error("input_size must be an int >= 1, got 4.0 (float)", TypeError):
+        cls(4.0, 5)
 
 
 def test_clear_errors_for_recurrent_layer_and_eps():
@@ -268,7 +274,12 @@ def test_clear_errors_for_recurrent_layer_and_eps():
         layer(torch.randn(3, 4))
     with _error("no time steps"):
         layer(torch.randn(3, 0, 4))
-    with _error("cell must be an nn.Module with input_size and hidden_size"):
+    with _error("cell must be an nn.Module with input_size and hidden_size", TypeError):
         RecurrentLayer(nn.Linear(3, 4))
-    with _error("eps must be a number > 0"):
+    with _error("batch_first must be True or False, got 1 (int)", TypeError):
+        RecurrentLayer(LSTMCell(4, 5), batch_first=1)
+    with _error("eps must be a finite number > 0 (it keeps LN of an all-zero vector, such as "
+                "W_hh h_0 for h_0 = 0, finite), got 0"):
         LayerNormLSTMCell(4, 5, eps=0)
+    with _error("eps must be a finite number > 0", TypeError):
+        LayerNormLSTMCell(4, 5, eps="1e-5")

@@ -12,7 +12,6 @@ Language models (PTB, characters): the whole corpus is one token stream, cut int
 from __future__ import annotations
 
 import math
-import numbers
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,6 +19,8 @@ from collections.abc import Iterable, Iterator, Sequence
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 from torch.utils.data import Sampler
+
+from lstm_course.checks import check_int
 
 __all__ = [
     "PAD",
@@ -42,11 +43,6 @@ PAD = "<pad>"
 UNK = "<unk>"
 
 
-def _check_count(name: str, value, minimum: int = 1, why: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}{why}, got {value!r}")
-
-
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 # Markers such as <unk> or <eos> stay whole; words keep inner apostrophes (don't);
 # every other non-space character is a token of its own.
@@ -63,7 +59,7 @@ def tokenize(text: str, level: str = "word") -> list[str]:
     Already tokenized corpora such as PTB need no tokenizer: use ``line.split()``.
     """
     if not isinstance(text, str):
-        raise ValueError(f"tokenize needs a str, got {type(text).__name__}")
+        raise TypeError(f"tokenize needs a str, got {type(text).__name__}")
     if level == "word":
         return _WORD.findall(_HTML_BREAK.sub(" ", text).lower())
     if level == "char":
@@ -89,14 +85,14 @@ class Vocab:
     def __init__(self, tokens: Iterable[str] | Iterable[Sequence[str]], min_freq: int = 1,
                  max_size: int | None = None, specials: Sequence[str] = (PAD, UNK)):
         if isinstance(tokens, str):
-            raise ValueError("Vocab got a single string: pass its tokens, e.g. "
-                             "Vocab(tokenize(text)) or Vocab(tokenize(text, level='char'))")
-        _check_count("min_freq", min_freq)
+            raise TypeError("Vocab got a single string: pass its tokens, e.g. "
+                            "Vocab(tokenize(text)) or Vocab(tokenize(text, level='char'))")
+        check_int("min_freq", min_freq)
         specials = tuple(specials)
         if len(set(specials)) != len(specials):
             raise ValueError(f"specials must be distinct, got {specials!r}")
         if max_size is not None:
-            _check_count("max_size", max_size, max(1, len(specials)), " (it counts the specials)")
+            check_int("max_size", max_size, max(1, len(specials)), " (it counts the specials)")
 
         self.counts: Counter[str] = Counter()
         for item in tokens:
@@ -143,7 +139,7 @@ class Vocab:
     def encode(self, tokens: Iterable[str]) -> list[int]:
         """Tokens -> indices; unknown tokens become ``unk_index``."""
         if isinstance(tokens, str):
-            raise ValueError("encode needs a list of tokens, not a string: tokenize it first")
+            raise TypeError("encode needs a list of tokens, not a string: tokenize it first")
         return [self[tok] for tok in tokens]
 
     def decode(self, ids: Iterable[int] | torch.Tensor) -> list[str]:
@@ -188,7 +184,7 @@ def pad_batch(sequences: Sequence[Sequence[int] | torch.Tensor], pad_index: int 
     if truncate not in ("end", "start"):
         raise ValueError(f"truncate must be 'end' or 'start', got {truncate!r}")
     if max_len is not None:
-        _check_count("max_len", max_len)
+        check_int("max_len", max_len)
     if len(sequences) == 0:
         raise ValueError("pad_batch got no sequences")
     rows = [torch.as_tensor(seq, dtype=torch.long) for seq in sequences]
@@ -253,7 +249,7 @@ def length_buckets(lengths, batch_size: int, shuffle: bool = True, seed: int | N
     different grouping each call. Randomness comes from ``generator``, else ``seed``,
     else torch's global generator.
     """
-    _check_count("batch_size", batch_size)
+    check_int("batch_size", batch_size)
     if seed is not None and generator is not None:
         raise ValueError("pass either seed or generator, not both")
     lengths = torch.as_tensor(lengths).reshape(-1)
@@ -285,7 +281,7 @@ class BucketBatchSampler(Sampler):
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        _check_count("batch_size", batch_size)
+        check_int("batch_size", batch_size)
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(length_buckets(self.lengths, self.batch_size, self.shuffle,
@@ -305,7 +301,7 @@ def batchify(ids: Sequence[int] | torch.Tensor, batch_size: int) -> torch.Tensor
     Column ``b`` holds tokens ``b * n .. (b + 1) * n - 1`` (n = N // B), so each column
     reads on where it left off, batch after batch; the last ``N % B`` tokens are dropped.
     """
-    _check_count("batch_size", batch_size)
+    check_int("batch_size", batch_size)
     ids = torch.as_tensor(ids, dtype=torch.long)
     if ids.dim() != 1:
         raise ValueError(f"batchify needs a 1-D token stream, got shape {tuple(ids.shape)}")
@@ -318,8 +314,8 @@ def batchify(ids: Sequence[int] | torch.Tensor, batch_size: int) -> torch.Tensor
 
 def num_bptt_batches(n_steps: int, bptt: int) -> int:
     """How many windows :func:`bptt_batches` gives for ``streams.shape[0] == n_steps``."""
-    _check_count("bptt", bptt)
-    _check_count("n_steps", n_steps, minimum=2)  # an input step and its target
+    check_int("bptt", bptt)
+    check_int("n_steps", n_steps, minimum=2)  # an input step and its target
     return math.ceil((n_steps - 1) / bptt)
 
 
@@ -332,7 +328,7 @@ class BPTTBatches:
     """
 
     def __init__(self, streams: torch.Tensor, bptt: int):
-        _check_count("bptt", bptt)
+        check_int("bptt", bptt)
         if not isinstance(streams, torch.Tensor) or streams.dim() != 2 or len(streams) < 2:
             raise ValueError("streams must be an (N, B) tensor with N >= 2: use batchify(ids, B)")
         self.streams = streams

@@ -6,7 +6,8 @@
 - ``handwritten_backward``: the LSTM time loop with chapter 3's backward pass by hand;
 - ``cells``: the LSTM variants (peephole, CIFG, no forget gate, layer norm, ...);
 - ``minimal_rnn``: minGRU and minLSTM, with their parallel scans;
-- ``dropout``: variational (recurrent) dropout and the LSTM layer that uses it.
+- ``dropout``: variational (recurrent) dropout and the LSTM layer that uses it, and the
+  locked and embedding dropout of a language model's other connections.
 """
 
 from lstm_course.layers.base import RecurrentBase
@@ -19,7 +20,13 @@ from lstm_course.layers.cells import (
     PeepholeLSTMCell,
     RecurrentLayer,
 )
-from lstm_course.layers.dropout import DropoutLSTM, dropout_lstm_layer, dropout_mask
+from lstm_course.layers.dropout import (
+    DropoutLSTM,
+    dropout_lstm_layer,
+    dropout_mask,
+    embedding_dropout,
+    locked_dropout,
+)
 from lstm_course.layers.handwritten_backward import lstm_loop
 from lstm_course.layers.minimal_rnn import MinGRU, MinLSTM
 from lstm_course.layers.rnn import GRU, LSTM, gru_cell, gru_layer, lstm_cell, lstm_layer
@@ -40,9 +47,11 @@ __all__ = [
     "RecurrentLayer",
     "dropout_lstm_layer",
     "dropout_mask",
+    "embedding_dropout",
     "gru_cell",
     "gru_layer",
     "lstm_cell",
+    "locked_dropout",
     "lstm_layer",
     "lstm_loop",
 ]

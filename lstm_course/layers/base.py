@@ -14,7 +14,6 @@ num_directions = 2 if bidirectional else 1.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 import torch
@@ -22,21 +21,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
+from lstm_course.checks import check_bool, check_int, check_probability
+
 __all__ = [
     "RecurrentBase",
 ]
-
-
-def _check_int(name, n, minimum=1):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {n!r}")
-    return int(n)
-
-
-def _check_bool(name, b):
-    if not isinstance(b, bool):
-        raise ValueError(f"{name} must be True or False, got {b!r}")
-    return b
 
 
 class RecurrentBase(nn.Module):
@@ -68,15 +57,15 @@ class RecurrentBase(nn.Module):
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, device=None, dtype=None):
         super().__init__()
-        if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Real)
-                or not 0 <= dropout <= 1):
-            raise ValueError(f"dropout must be a probability in [0, 1], got {dropout!r}")
-        self.input_size = _check_int("input_size", input_size)
-        self.hidden_size = _check_int("hidden_size", hidden_size)
-        self.num_layers = _check_int("num_layers", num_layers)
-        self.bias = _check_bool("bias", bias)
-        self.batch_first = _check_bool("batch_first", batch_first)
-        self.dropout = float(dropout)
+        try:
+            self.dropout = check_probability("dropout", dropout, allow_one=True)
+        except TypeError as error:  # nn.RNNBase says ValueError for a dropout of wrong type
+            raise ValueError(str(error)) from None
+        self.input_size = check_int("input_size", input_size)
+        self.hidden_size = check_int("hidden_size", hidden_size)
+        self.num_layers = check_int("num_layers", num_layers)
+        self.bias = check_bool("bias", bias)
+        self.batch_first = check_bool("batch_first", batch_first)
         self.bidirectional = bool(bidirectional)
         self.proj_size = 0  # as nn.RNNBase has it; only LSTMs may project, and ours do not
         if dropout > 0 and num_layers == 1:
@@ -177,8 +166,8 @@ class RecurrentBase(nn.Module):
     def _check_input(self, x, packed: bool) -> Tensor:
         layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
         if not isinstance(x, Tensor):
-            raise ValueError(f"input must be a tensor of shape {layout} or a PackedSequence, "
-                             f"got {type(x).__name__}")
+            raise TypeError(f"input must be a tensor of shape {layout} or a PackedSequence, "
+                            f"got {type(x).__name__}")
         if not packed and x.dim() not in (2, 3):
             raise ValueError(f"input must have shape {layout}, or (T, D) for one unbatched "
                              f"sequence; got {x.dim()}-D shape {tuple(x.shape)}")
@@ -207,18 +196,20 @@ class RecurrentBase(nn.Module):
         spec = "(num_layers * num_directions, " + ("B, " if batched else "") + "H)"
         if len(names) == 1:
             if not isinstance(hx, Tensor):
-                raise ValueError(f"hx must be None or one tensor {names[0]} of shape {spec} "
-                                 f"= {want}, got {type(hx).__name__}: {self.reference} has "
-                                 "no cell state, so pass h_0 alone, not a tuple")
+                raise TypeError(f"hx must be None or one tensor {names[0]} of shape {spec} "
+                                f"= {want}, got {type(hx).__name__}: {self.reference} has "
+                                "no cell state, so pass h_0 alone, not a tuple")
             hx = (hx,)
         elif not isinstance(hx, tuple | list) or len(hx) != len(names):
-            raise ValueError(f"hx must be None or a pair ({', '.join(names)}) of tensors, "
-                             f"got {type(hx).__name__}")
+            error = ValueError if isinstance(hx, tuple | list) else TypeError
+            raise error(f"hx must be None or a pair ({', '.join(names)}) of tensors, "
+                        f"got {type(hx).__name__}")
         for name, a in zip(names, hx, strict=True):
             if not isinstance(a, Tensor) or tuple(a.shape) != want:
                 got = tuple(a.shape) if isinstance(a, Tensor) else type(a).__name__
-                raise ValueError(f"{name} must have shape {spec} = {want}, got {got}"
-                                 + ("" if batched else " (unbatched input: no batch axis)"))
+                error = ValueError if isinstance(a, Tensor) else TypeError
+                raise error(f"{name} must have shape {spec} = {want}, got {got}"
+                            + ("" if batched else " (unbatched input: no batch axis)"))
             if a.dtype != x.dtype:
                 raise ValueError(f"{name} is {a.dtype} but the input is {x.dtype}: convert "
                                  f"it, e.g. {name}.to({x.dtype})")

@@ -25,20 +25,15 @@ name, for plots and tests. Weights stack the gates by rows in the order i, f, g,
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstm_course.checks import check_bool, check_int, check_positive
+
 __all__ = ["LSTMCell", "PeepholeLSTMCell", "NoForgetGateLSTMCell", "CIFGLSTMCell",
            "NoOutputActivationLSTMCell", "LayerNormLSTMCell", "RecurrentLayer"]
-
-
-def _check_size(name, n):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {n!r}")
-    return int(n)
 
 
 class _GatedCell(nn.Module):
@@ -51,8 +46,8 @@ class _GatedCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, device=None, dtype=None):
         super().__init__()
-        self.input_size = _check_size("input_size", input_size)
-        self.hidden_size = _check_size("hidden_size", hidden_size)
+        self.input_size = check_int("input_size", input_size)
+        self.hidden_size = check_int("hidden_size", hidden_size)
         G, factory = len(self.gates) * hidden_size, {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty(G, input_size, **factory))
         self.weight_hh = nn.Parameter(torch.empty(G, hidden_size, **factory))
@@ -99,9 +94,10 @@ class _GatedCell(nn.Module):
         name = type(self).__name__
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.input_size:
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"{name} takes one step x of shape (B, input_size) = (B, "
-                             f"{self.input_size}), got {got}; run a sequence with "
-                             "RecurrentLayer, and give one example as x[None]")
+            error = ValueError if isinstance(x, Tensor) else TypeError
+            raise error(f"{name} takes one step x of shape (B, input_size) = (B, "
+                        f"{self.input_size}), got {got}; run a sequence with "
+                        "RecurrentLayer, and give one example as x[None]")
         if x.dtype != self.weight_ih.dtype:
             raise ValueError(f"x is {x.dtype} but the parameters are {self.weight_ih.dtype}: "
                              f"convert one, e.g. x.to({self.weight_ih.dtype})")
@@ -110,13 +106,15 @@ class _GatedCell(nn.Module):
             zeros = x.new_zeros(want)
             return zeros, zeros
         if not isinstance(state, tuple | list) or len(state) != 2:
-            raise ValueError(f"state must be None or a pair (h, c) of tensors, got "
-                             f"{type(state).__name__}")
+            error = ValueError if isinstance(state, tuple | list) else TypeError
+            raise error(f"state must be None or a pair (h, c) of tensors, got "
+                        f"{type(state).__name__}")
         for s_name, s in zip("hc", state, strict=True):
             if not isinstance(s, Tensor) or tuple(s.shape) != want:
                 got = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
-                raise ValueError(f"{s_name} must have shape (B, hidden_size) = {want} to go "
-                                 f"with x of shape {tuple(x.shape)}, got {got}")
+                error = ValueError if isinstance(s, Tensor) else TypeError
+                raise error(f"{s_name} must have shape (B, hidden_size) = {want} to go "
+                            f"with x of shape {tuple(x.shape)}, got {got}")
         return state[0], state[1]
 
 
@@ -272,10 +270,8 @@ class LayerNormLSTMCell(_GatedCell):
 
     def __init__(self, input_size: int, hidden_size: int, eps: float = 1e-5,
                  device=None, dtype=None):
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
-            raise ValueError(f"eps must be a number > 0 (it keeps LN of an all-zero vector, "
-                             f"such as W_hh h_0 for h_0 = 0, finite), got {eps!r}")
-        self.eps = float(eps)
+        self.eps = check_positive("eps", eps, " (it keeps LN of an all-zero vector, such as "
+                                              "W_hh h_0 for h_0 = 0, finite)")
         super().__init__(input_size, hidden_size, device, dtype)
 
     def _extra_parameters(self, factory):
@@ -331,11 +327,9 @@ class RecurrentLayer(nn.Module):
         super().__init__()
         if not isinstance(cell, nn.Module) or not all(
                 hasattr(cell, a) for a in ("input_size", "hidden_size")):
-            raise ValueError(f"cell must be an nn.Module with input_size and hidden_size, "
-                             f"such as LSTMCell(D, H); got {type(cell).__name__}")
-        if not isinstance(batch_first, bool):
-            raise ValueError(f"batch_first must be True or False, got {batch_first!r}")
-        self.cell, self.batch_first = cell, batch_first
+            raise TypeError(f"cell must be an nn.Module with input_size and hidden_size, "
+                            f"such as LSTMCell(D, H); got {type(cell).__name__}")
+        self.cell, self.batch_first = cell, check_bool("batch_first", batch_first)
 
     def extra_repr(self) -> str:
         return "batch_first=True" if self.batch_first else ""

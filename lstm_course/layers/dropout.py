@@ -25,41 +25,36 @@ mask are shared by the four gates, which is Gal & Ghahramani's tied-weights LSTM
 what Keras does with ``implementation=2``; per-gate masks would need four separate
 products per step instead of one fused product.
 
-Shapes: T steps, B batch, D = ``input_size``, H = ``hidden_size``. Parameter names,
-shapes and initialization are those of a one-layer ``nn.LSTM`` (``weight_ih_l0`` (4H, D),
-``weight_hh_l0`` (4H, H), ``bias_ih_l0`` and ``bias_hh_l0`` (4H,), gates i, f, g, o), so
-``load_state_dict`` works both ways.
+Shapes: T steps, B batch, D = ``input_size``, H = ``hidden_size``. ``DropoutLSTM`` is
+a one-layer ``RecurrentBase``: parameter names, shapes and initialization are those of
+a one-layer ``nn.LSTM`` (``weight_ih_l0`` (4H, D), ``weight_hh_l0`` (4H, H),
+``bias_ih_l0`` and ``bias_hh_l0`` (4H,), gates i, f, g, o), so ``load_state_dict`` works
+both ways; its input and hx checks are ``RecurrentBase``'s too.
+
+The masks of a whole activation, for the non-recurrent connections of a language model,
+are here too: ``locked_dropout`` (one (B, F) mask for all T steps of a
+(T, B, F) activation) and ``embedding_dropout`` (whole words, rows of the (V, E)
+embedding matrix).
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
+from torch.nn.utils.rnn import PackedSequence
 
+from lstm_course.checks import check_probability
+from lstm_course.layers.base import RecurrentBase
 from lstm_course.layers.rnn import lstm_cell
 
 __all__ = [
     "dropout_mask",
+    "locked_dropout",
+    "embedding_dropout",
     "dropout_lstm_layer",
     "DropoutLSTM",
 ]
-
-
-def _probability(name: str, p) -> float:
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
-        raise ValueError(f"{name} must be a probability in [0, 1), got {p!r} "
-                         "(1 would drop everything)")
-    return float(p)
-
-
-def _count(name: str, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {n!r}")
-    return int(n)
 
 
 def dropout_mask(p: float, shape: tuple[int, ...], like: Tensor,
@@ -67,6 +62,30 @@ def dropout_mask(p: float, shape: tuple[int, ...], like: Tensor,
     """Inverted-dropout mask: zeros with probability ``p``, else ``1 / (1 - p)``."""
     keep = torch.rand(shape, device=like.device, dtype=like.dtype, generator=generator) >= p
     return keep.to(like.dtype) / (1 - p)
+
+
+def locked_dropout(x: Tensor, p: float, training: bool = True,
+                   generator: torch.Generator | None = None) -> Tensor:
+    """Variational dropout of a (T, B, F) activation: one (B, F) mask for all T steps."""
+    p = check_probability("p", p)
+    if not training or p == 0:
+        return x
+    if x.dim() != 3:
+        raise ValueError(f"locked_dropout needs a (T, B, F) tensor, got shape {tuple(x.shape)}")
+    return x * dropout_mask(p, (1, *x.shape[1:]), x, generator)
+
+
+def embedding_dropout(weight: Tensor, p: float, training: bool = True,
+                      generator: torch.Generator | None = None) -> Tensor:
+    """The (V, E) embedding matrix with whole rows (words) zeroed with probability p.
+
+    Look tokens up in the result (``F.embedding(tokens, dropped)``): every occurrence
+    of a dropped word reads zeros, every kept word its row scaled by 1/(1-p).
+    """
+    p = check_probability("p", p)
+    if not training or p == 0:
+        return weight
+    return weight * dropout_mask(p, (weight.shape[0], 1), weight, generator)
 
 
 def dropout_lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weight_hh: Tensor,
@@ -92,7 +111,7 @@ def dropout_lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weigh
     return torch.stack(outputs), (h, c)
 
 
-class DropoutLSTM(nn.Module):
+class DropoutLSTM(RecurrentBase):
     """One-layer LSTM with Keras/Gal-style dropout on the input and on h_{t-1}.
 
     Args:
@@ -101,43 +120,30 @@ class DropoutLSTM(nn.Module):
         recurrent_dropout: probability of dropping each feature of h_{t-1} (all steps).
         batch_first: input and output are (B, T, ...) instead of (T, B, ...).
         bias: whether to use b_ih and b_hh.
+        device, dtype: where and in what dtype to create the parameters.
 
-    ``forward(input, hx=None)`` takes (T, B, D) or (B, T, D) and returns ``(output,
-    (h_n, c_n))`` like ``nn.LSTM``: output (T, B, H) or (B, T, H), h_n and c_n (1, B, H).
+    ``forward(input, hx=None)`` takes (T, B, D) or (B, T, D) (or (T, D) for one
+    unbatched sequence) and returns ``(output, (h_n, c_n))`` like ``nn.LSTM``: output
+    (T, B, H) or (B, T, H), h_n and c_n (1, B, H); hx is ``(h_0, c_0)`` of that shape.
     Padded batches are read as they are (no PackedSequence): put the padding in front,
     as Keras's ``pad_sequences`` does, so that the final state follows the real tokens.
     ``last_masks`` holds the ``(input_mask, recurrent_mask)`` of the last training call.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, batch_first: bool = False, bias: bool = True):
-        super().__init__()
-        self.input_size = _count("input_size", input_size)
-        self.hidden_size = _count("hidden_size", hidden_size)
-        self.dropout = _probability("dropout", dropout)
-        self.recurrent_dropout = _probability("recurrent_dropout", recurrent_dropout)
-        if not isinstance(batch_first, bool) or not isinstance(bias, bool):
-            raise ValueError(f"batch_first and bias must be True or False, got "
-                             f"{batch_first!r} and {bias!r}")
-        self.batch_first = batch_first
-        self.bias = bias
-        H = hidden_size
-        self.weight_ih_l0 = nn.Parameter(torch.empty(4 * H, input_size))
-        self.weight_hh_l0 = nn.Parameter(torch.empty(4 * H, H))
-        if bias:
-            self.bias_ih_l0 = nn.Parameter(torch.empty(4 * H))
-            self.bias_hh_l0 = nn.Parameter(torch.empty(4 * H))
-        else:
-            self.register_parameter("bias_ih_l0", None)
-            self.register_parameter("bias_hh_l0", None)
-        self.last_masks: tuple[Tensor | None, Tensor | None] = (None, None)
-        self.reset_parameters()
+    num_gates = 4
+    state_names = ("h_0", "c_0")
+    reference = "nn.LSTM"
 
-    def reset_parameters(self) -> None:
-        """Uniform in (-1/sqrt(H), 1/sqrt(H)), as ``nn.LSTM`` does."""
-        bound = 1 / math.sqrt(self.hidden_size)
-        for param in self.parameters():
-            nn.init.uniform_(param, -bound, bound)
+    def __init__(self, input_size: int, hidden_size: int, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, batch_first: bool = False, bias: bool = True,
+                 *, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias=bias, batch_first=batch_first,
+                         device=device, dtype=dtype)
+        # One layer: RecurrentBase's dropout (between layers) never applies, so the name
+        # is free for Keras's meaning, the dropout on the input.
+        self.dropout = check_probability("dropout", dropout)
+        self.recurrent_dropout = check_probability("recurrent_dropout", recurrent_dropout)
+        self.last_masks: tuple[Tensor | None, Tensor | None] = (None, None)
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, dropout={self.dropout}, "
@@ -153,30 +159,18 @@ class DropoutLSTM(nn.Module):
         return m_x, m_h
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
-        if not isinstance(input, Tensor) or input.dim() != 3:
-            got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
-            raise ValueError(f"input must be a 3-D tensor, (B, T, D) with batch_first else "
-                             f"(T, B, D); got {got} (PackedSequence is not supported: "
-                             "pad in front instead)")
-        if input.shape[-1] != self.input_size:
-            raise ValueError(f"input's last dimension must be input_size = {self.input_size}, "
-                             f"got shape {tuple(input.shape)}")
-        x = input.transpose(0, 1) if self.batch_first else input
-        B, H = x.shape[1], self.hidden_size
-        if hx is None:
-            h = c = x.new_zeros(B, H)
-        else:
-            if (not isinstance(hx, tuple | list) or len(hx) != 2
-                    or any(tuple(a.shape) != (1, B, H) for a in hx)):
-                raise ValueError(f"hx must be a pair (h_0, c_0) of shape (1, B, H) = "
-                                 f"{(1, B, H)}")
-            h, c = hx[0][0], hx[1][0]
-        masks = self.sample_masks(B, x) if self.training else (None, None)
+        """See the class docstring; the checks and the layout are ``RecurrentBase``'s."""
+        if isinstance(input, PackedSequence):
+            raise TypeError("DropoutLSTM takes a padded tensor, not a PackedSequence: pad "
+                            "in front instead, so that the final state follows the real tokens")
+        return super().forward(input, hx)
+
+    def _run_layer(self, x, state, params, reverse, mask):
+        # Called once per forward (one layer, one direction): the masks are drawn here,
+        # once for all T steps.
+        masks = self.sample_masks(x.shape[1], x) if self.training else (None, None)
         if self.training:
             self.last_masks = masks
-        bias = self.bias_ih_l0 + self.bias_hh_l0 if self.bias else None
-        out, (h, c) = dropout_lstm_layer(x, h, c, self.weight_ih_l0, self.weight_hh_l0, bias,
-                                         *masks)
-        if self.batch_first:
-            out = out.transpose(0, 1)
-        return out, (h[None], c[None])
+        bias = params["bias_ih"] + params["bias_hh"] if self.bias else None
+        return dropout_lstm_layer(x, *state, params["weight_ih"], params["weight_hh"], bias,
+                                  *masks)

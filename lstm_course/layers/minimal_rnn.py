@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstm_course.checks import check_int
+
 __all__ = ["g", "log_g", "scan_loop", "scan_log", "scan_doubling", "MinGRU", "MinLSTM"]
 
 
@@ -121,11 +123,9 @@ class _MinimalRNN(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, device=None, dtype=None):
         super().__init__()
-        for name, n in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {n!r}")
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.linear = nn.Linear(input_size, self.num_blocks * hidden_size,
+        self.input_size = check_int("input_size", input_size)
+        self.hidden_size = check_int("hidden_size", hidden_size)
+        self.linear = nn.Linear(self.input_size, self.num_blocks * self.hidden_size,
                                 device=device, dtype=dtype)
 
     def extra_repr(self) -> str:

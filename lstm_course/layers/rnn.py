@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lstm_course.layers.base import RecurrentBase, _check_bool
+from lstm_course.checks import check_bool
+from lstm_course.layers.base import RecurrentBase
 from lstm_course.layers.handwritten_backward import lstm_loop
 
 __all__ = [
@@ -213,7 +214,7 @@ class LSTM(RecurrentBase):
                                       "for LSTMs with projections")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device, dtype)
-        self.handwritten_backward = _check_bool("handwritten_backward", handwritten_backward)
+        self.handwritten_backward = check_bool("handwritten_backward", handwritten_backward)
 
     def _run_layer(self, x, state, params, reverse, mask):
         bias = None

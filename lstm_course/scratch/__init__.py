@@ -14,6 +14,7 @@ from lstm_course.scratch.gradcheck import (
 )
 from lstm_course.scratch.lstm import (
     KEYS,
+    LSTMParams,
     init_params,
     lstm_backward,
     lstm_cell_backward,
@@ -25,6 +26,7 @@ from lstm_course.scratch.lstm import (
 __all__ = [
     "KEYS",
     "BufferPool",
+    "LSTMParams",
     "check_gradients",
     "init_params",
     "lstm_backward",

@@ -20,6 +20,9 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
+from numpy.typing import DTypeLike
+
+from lstm_course.checks import check_int
 
 __all__ = [
     "BufferPool",
@@ -41,14 +44,13 @@ class BufferPool:
             dropped first, so a program that goes through many shapes does not hoard.
     """
 
-    def __init__(self, per_shape: int = 4, shapes: int = 16):
-        if per_shape < 1 or shapes < 1:
-            raise ValueError(f"per_shape and shapes must be >= 1, got {per_shape}, {shapes}")
-        self.per_shape, self.shapes = per_shape, shapes
+    def __init__(self, per_shape: int = 4, shapes: int = 16) -> None:
+        self.per_shape = check_int("per_shape", per_shape)
+        self.shapes = check_int("shapes", shapes)
         self._arrays: OrderedDict[tuple, list[np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()  # two threads must never get the same array
 
-    def empty(self, shape, dtype) -> np.ndarray:
+    def empty(self, shape: int | tuple[int, ...], dtype: DTypeLike) -> np.ndarray:
         """An array of ``shape`` and ``dtype`` with arbitrary contents, like np.empty."""
         shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
         key = (shape, np.dtype(dtype))

@@ -19,6 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from lstm_course.checks import check_positive
 
 __all__ = [
     "numerical_gradient",
@@ -32,8 +35,8 @@ _TINY = np.finfo(np.float64).tiny
 
 def _check_float64(name: str, x) -> None:
     if not isinstance(x, np.ndarray):
-        raise ValueError(f"{name} must be a NumPy array (it is perturbed in place), got "
-                         f"{type(x).__name__}: pass np.asarray(..., dtype=np.float64)")
+        raise TypeError(f"{name} must be a NumPy array (it is perturbed in place), got "
+                        f"{type(x).__name__}: pass np.asarray(..., dtype=np.float64)")
     if x.dtype != np.float64:
         raise ValueError(f"{name} has dtype {x.dtype}, but finite differences need float64 "
                          f"(in float32 rounding swamps the difference): convert it and the "
@@ -55,7 +58,8 @@ def _scalar(value, where: str) -> float:
     return value
 
 
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f: Callable[[], ArrayLike], x: NDArray[np.float64],
+                       eps: float = 1e-6) -> NDArray[np.float64]:
     """Gradient of the scalar ``f()`` with respect to ``x``, by central differences.
 
     Each entry of ``x`` is set to ``x_j + eps`` and to ``x_j - eps`` in place, ``f`` is
@@ -73,8 +77,7 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
         ``(f(x + eps e_j) - f(x - eps e_j)) / (2 eps)``. Costs 2 ``x.size`` calls of f.
     """
     _check_float64("x", x)
-    if not (isinstance(eps, int | float | np.floating) and np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+    eps = check_positive("eps", eps)
     grad = np.empty(x.shape, dtype=np.float64)
     for idx in np.ndindex(x.shape):
         old = x[idx]
@@ -90,7 +93,7 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     return grad
 
 
-def relative_error(a, b) -> float:
+def relative_error(a: ArrayLike, b: ArrayLike) -> float:
     """How far apart two arrays are, relative to their size, as one number in [0, 1].
 
     ``max_j |a_j - b_j| / max_j (|a_j| + |b_j|)``: the largest discrepancy measured
@@ -116,8 +119,8 @@ def relative_error(a, b) -> float:
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), _TINY))
 
 
-def check_gradients(loss_fn: Callable[[], float], arrays: Mapping[str, np.ndarray],
-                    analytic: Mapping[str, np.ndarray], eps: float = 1e-6) -> dict:
+def check_gradients(loss_fn: Callable[[], ArrayLike], arrays: Mapping[str, NDArray[np.float64]],
+                    analytic: Mapping[str, ArrayLike], eps: float = 1e-6) -> dict[str, float]:
     """Compare analytic gradients with finite differences, for several named arrays.
 
     Args:

@@ -18,13 +18,17 @@ Works in float32 and float64; every output has the dtype of the inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, TypeAlias, TypedDict
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from lstm_course.checks import check_int
 from lstm_course.scratch.buffers import BufferPool
 
 __all__ = [
     "KEYS",
+    "LSTMParams",
     "sigmoid",
     "init_params",
     "lstm_cell_forward",
@@ -37,8 +41,29 @@ __all__ = [
 KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+#: A float32 or float64 array; every output has the dtype of the inputs.
+Array: TypeAlias = NDArray[np.floating]
+#: A state (h, c) or its gradient (dh, dc), each (B, H).
+State: TypeAlias = tuple[Array, Array]
+#: What a forward function returns for its backward function; not to be changed.
+Cache: TypeAlias = dict[str, Any]
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
+
+class LSTMParams(TypedDict):
+    """The parameters (and the gradients ``lstm_backward`` returns), named and laid out
+    as ``nn.LSTM``'s without the ``_l0`` suffix, gates stacked by rows i, f, g, o.
+
+    The functions accept any mapping with these keys whose values convert to arrays
+    (``np.asarray``), e.g. ``{k: t.numpy() for k, t in ...}``.
+    """
+
+    weight_ih: Array  # (4H, D)
+    weight_hh: Array  # (4H, H)
+    bias_ih: Array  # (4H,)
+    bias_hh: Array  # (4H,)
+
+
+def sigmoid(z: Array) -> Array:
     """Logistic function 1 / (1 + exp(-z)), elementwise, same shape and dtype as z.
 
     Computed as (1 + tanh(z / 2)) / 2, the same function: it cannot overflow for any z,
@@ -47,7 +72,9 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 + 0.5 * np.tanh(0.5 * z)
 
 
-def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64) -> dict:
+def init_params(input_size: int, hidden_size: int,
+                rng: int | np.random.Generator | None = None,
+                dtype: DTypeLike = np.float64) -> LSTMParams:
     """Random parameters as ``nn.LSTM`` draws them: uniform in (-1/sqrt(H), 1/sqrt(H)).
 
     Args:
@@ -60,9 +87,8 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64) -
         dict with ``weight_ih`` (4H, D), ``weight_hh`` (4H, H), ``bias_ih`` (4H,) and
         ``bias_hh`` (4H,), rows stacked in gate order i, f, g, o.
     """
-    for name, n in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    input_size = check_int("input_size", input_size)
+    hidden_size = check_int("hidden_size", hidden_size)
     if np.dtype(dtype) not in _DTYPES:
         raise ValueError(f"dtype {np.dtype(dtype)} is not supported: use np.float32 or np.float64")
     rng = np.random.default_rng(rng)
@@ -223,8 +249,8 @@ def _array(name, a, spec, shape, dtype, ref="the parameters are", hint=""):
 def _check_params(params):
     """Validated params as a dict of arrays, with D and H."""
     if not isinstance(params, Mapping):
-        raise ValueError(f"params must be a dict with keys {', '.join(KEYS)} (see "
-                         f"init_params), got {type(params).__name__}")
+        raise TypeError(f"params must be a dict with keys {', '.join(KEYS)} (see "
+                        f"init_params), got {type(params).__name__}")
     missing = [k for k in KEYS if k not in params]
     extra = [k for k in params if k not in KEYS]
     if missing or extra:
@@ -251,8 +277,9 @@ def _check_pair(name, pair, names, B, H, dtype):
     if pair is None:
         return np.zeros((B, H), dtype), np.zeros((B, H), dtype)
     if not isinstance(pair, tuple | list) or len(pair) != 2:
-        raise ValueError(f"{name} must be None or a pair ({', '.join(names)}) of (B, H) "
-                         f"arrays, got {type(pair).__name__}")
+        error = ValueError if isinstance(pair, tuple | list) else TypeError
+        raise error(f"{name} must be None or a pair ({', '.join(names)}) of (B, H) "
+                    f"arrays, got {type(pair).__name__}")
     hint = f" (B = {B}, from x; H = {H}, from the parameters)"
     return tuple(_array(n, a, "(B, H)", (B, H), dtype, hint=hint)
                  for n, a in zip(names, pair, strict=True))
@@ -267,7 +294,9 @@ def _unpack(cache, forward):
 # --- the public API -----------------------------------------------------------------------
 
 
-def lstm_cell_forward(x, params, state=None):
+def lstm_cell_forward(x: ArrayLike, params: Mapping[str, ArrayLike],
+                      state: tuple[ArrayLike, ArrayLike] | None = None
+                      ) -> tuple[State, Cache]:
     """One LSTM step, the unit chapter 3 derives.
 
     Args:
@@ -288,7 +317,8 @@ def lstm_cell_forward(x, params, state=None):
     return (cache["hs"][1].copy(), cache["cs"][1].copy()), cache
 
 
-def lstm_cell_backward(dh, cache, dc=None):
+def lstm_cell_backward(dh: ArrayLike, cache: Cache, dc: ArrayLike | None = None
+                       ) -> tuple[Array, LSTMParams, State]:
     """Back through one step.
 
     Args:
@@ -309,7 +339,9 @@ def lstm_cell_backward(dh, cache, dc=None):
     return dx[0], grads, dstate
 
 
-def lstm_forward(x, params, state=None):
+def lstm_forward(x: ArrayLike, params: Mapping[str, ArrayLike],
+                 state: tuple[ArrayLike, ArrayLike] | None = None
+                 ) -> tuple[Array, State, Cache]:
     """Run an LSTM over a sequence, like ``nn.LSTM`` with one layer.
 
     Args:
@@ -338,7 +370,9 @@ def lstm_forward(x, params, state=None):
     return y, (cache["hs"][T].copy(), cache["cs"][T].copy()), cache
 
 
-def lstm_backward(dy, cache, dstate=None):
+def lstm_backward(dy: ArrayLike, cache: Cache,
+                  dstate: tuple[ArrayLike, ArrayLike] | None = None
+                  ) -> tuple[Array, LSTMParams, State]:
     """Backpropagation through time for ``lstm_forward``.
 
     Args:
