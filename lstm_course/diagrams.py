@@ -32,14 +32,14 @@ _GATES = {
 _COLORS = {"sigmoid": "#f0a04b", "tanh": "#5aa469"}
 _CELL_COLOR, _LINE_COLOR, _PEEP_COLOR = "#1d3f72", "#3a3a3a", "#b0479a"
 
-_CELL_Y, _BOX_Y, _BUS_Y = 5.0, 2.0, 0.8      # the cell line, the gate boxes, the input bus
+_CELL_Y, _BOX_Y, _BUS_Y = 5.0, 2.0, 0.8  # the cell line, the gate boxes, the input bus
 _BOX_W, _BOX_H = 1.3, 1.0
-_R = 0.28                                    # radius of the pointwise nodes
-_X_IN = 1.0                                  # where x_t joins h_{t-1}
-_X_WRITE = 4.6                               # the "+" on the cell line (and i * g below it)
-_Y_WRITE = 3.5                               # height of the i * g node
-_X_OUT = 8.8                                 # where the output branches off the cell line
-_Y_TANH, _Y_OUT = 3.6, _BOX_Y                # tanh(c_t) and the o * tanh(c_t) node
+_R = 0.28  # radius of the pointwise nodes
+_X_IN = 1.0  # where x_t joins h_{t-1}
+_X_WRITE = 4.6  # the "+" on the cell line (and i * g below it)
+_Y_WRITE = 3.5  # height of the i * g node
+_X_OUT = 8.8  # where the output branches off the cell line
+_Y_TANH, _Y_OUT = 3.6, _BOX_Y  # tanh(c_t) and the o * tanh(c_t) node
 _XLIM, _YLIM = (-2.4, 12.2), (-1.8, 6.3)
 
 
@@ -51,8 +51,10 @@ def _check_gates(gates) -> tuple[str, ...]:
     gates = tuple(gates)
     unknown = [g for g in gates if g not in GATE_NAMES]
     if unknown:
-        raise ValueError(f"unknown gate name(s) {unknown}: use names from {GATE_NAMES} "
-                         "(i input, f forget, g candidate, o output)")
+        raise ValueError(
+            f"unknown gate name(s) {unknown}: use names from {GATE_NAMES} "
+            "(i input, f forget, g candidate, o output)"
+        )
     if len(set(gates)) != len(gates):
         raise ValueError(f"gates {gates} names a gate twice: list each at most once")
     if "i" in gates and "g" not in gates:
@@ -68,10 +70,21 @@ def _arrow(ax, points, s, color=_LINE_COLOR, lw=1.4, ls="-", head=True, zorder=1
         xs, ys = zip(*body, strict=True)
         ax.plot(xs, ys, color=color, lw=lw, ls=ls, solid_capstyle="butt", zorder=zorder)
     if head:
-        ax.annotate("", xy=points[-1], xytext=points[-2], zorder=zorder,
-                    arrowprops={"arrowstyle": "-|>,head_length=0.5,head_width=0.22",
-                                "color": color, "lw": lw, "ls": ls,
-                                "shrinkA": 0, "shrinkB": 0, "mutation_scale": 10 * lw / 1.4})
+        ax.annotate(
+            "",
+            xy=points[-1],
+            xytext=points[-2],
+            zorder=zorder,
+            arrowprops={
+                "arrowstyle": "-|>,head_length=0.5,head_width=0.22",
+                "color": color,
+                "lw": lw,
+                "ls": ls,
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "mutation_scale": 10 * lw / 1.4,
+            },
+        )
 
 
 def _node(ax, xy, text, s):
@@ -82,22 +95,48 @@ def _node(ax, xy, text, s):
 
 def _tanh_node(ax, xy, s):
     w, h = 0.95, 0.5
-    ax.add_patch(FancyBboxPatch((xy[0] - w / 2, xy[1] - h / 2), w, h,
-                                boxstyle="round,pad=0,rounding_size=0.22", facecolor="white",
-                                edgecolor=_LINE_COLOR, lw=1.4 * s, zorder=3))
+    ax.add_patch(
+        FancyBboxPatch(
+            (xy[0] - w / 2, xy[1] - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0,rounding_size=0.22",
+            facecolor="white",
+            edgecolor=_LINE_COLOR,
+            lw=1.4 * s,
+            zorder=3,
+        )
+    )
     ax.text(*xy, "tanh", ha="center", va="center", fontsize=9 * s, zorder=4)
 
 
 def _gate_box(ax, name, s):
     x, activation, symbol, label = _GATES[name]
-    ax.add_patch(FancyBboxPatch((x - _BOX_W / 2, _BOX_Y - _BOX_H / 2), _BOX_W, _BOX_H,
-                                boxstyle="round,pad=0,rounding_size=0.12",
-                                facecolor=_COLORS[activation], edgecolor="none", zorder=3))
-    ax.text(x, _BOX_Y + 0.14, r"$\sigma$" if activation == "sigmoid" else "tanh", ha="center",
-            va="center", fontsize=(13 if activation == "sigmoid" else 10) * s, color="white",
-            fontweight="bold", zorder=4)
-    ax.text(x, _BOX_Y - 0.27, label, ha="center", va="center", fontsize=7 * s,
-            color="white", zorder=4)
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - _BOX_W / 2, _BOX_Y - _BOX_H / 2),
+            _BOX_W,
+            _BOX_H,
+            boxstyle="round,pad=0,rounding_size=0.12",
+            facecolor=_COLORS[activation],
+            edgecolor="none",
+            zorder=3,
+        )
+    )
+    ax.text(
+        x,
+        _BOX_Y + 0.14,
+        r"$\sigma$" if activation == "sigmoid" else "tanh",
+        ha="center",
+        va="center",
+        fontsize=(13 if activation == "sigmoid" else 10) * s,
+        color="white",
+        fontweight="bold",
+        zorder=4,
+    )
+    ax.text(
+        x, _BOX_Y - 0.27, label, ha="center", va="center", fontsize=7 * s, color="white", zorder=4
+    )
     # The gate's symbol beside its output line (o's goes out sideways, so above that).
     where = (x + 0.1, _BOX_Y + _BOX_H / 2 + 0.15) if name != "o" else (x + 1.05, _BOX_Y + 0.1)
     ax.text(*where, symbol, ha="left", va="bottom", fontsize=11 * s, zorder=4)
@@ -107,13 +146,14 @@ def _scale(ax) -> float:
     """How much smaller or larger than the 7 x 4 inch default this Axes is drawn."""
     fig = ax.figure
     pos = ax.get_position()
-    inches_per_unit = min(pos.width * fig.get_figwidth() / (_XLIM[1] - _XLIM[0]),
-                          pos.height * fig.get_figheight() / (_YLIM[1] - _YLIM[0]))
+    inches_per_unit = min(
+        pos.width * fig.get_figwidth() / (_XLIM[1] - _XLIM[0]),
+        pos.height * fig.get_figheight() / (_YLIM[1] - _YLIM[0]),
+    )
     return min(max(inches_per_unit / 0.372, 0.4), 2.0)
 
 
-def draw_lstm_cell(ax=None, gates=GATE_NAMES, peepholes: bool = False,
-                   title: str | None = None):
+def draw_lstm_cell(ax=None, gates=GATE_NAMES, peepholes: bool = False, title: str | None = None):
     """Draw one LSTM cell with the chosen gates and return the Axes.
 
     Args:
@@ -140,8 +180,18 @@ def draw_lstm_cell(ax=None, gates=GATE_NAMES, peepholes: bool = False,
     s = _scale(ax)
 
     # The cell body and, across its top, the cell state line c_{t-1} -> c_t.
-    ax.add_patch(FancyBboxPatch((0, 0.15), 10, 5.55, boxstyle="round,pad=0,rounding_size=0.35",
-                                facecolor="#f4f6fa", edgecolor="#9aa5b8", lw=1.2 * s, zorder=0))
+    ax.add_patch(
+        FancyBboxPatch(
+            (0, 0.15),
+            10,
+            5.55,
+            boxstyle="round,pad=0,rounding_size=0.35",
+            facecolor="#f4f6fa",
+            edgecolor="#9aa5b8",
+            lw=1.2 * s,
+            zorder=0,
+        )
+    )
     _arrow(ax, [(-1.3, _CELL_Y), (11.3, _CELL_Y)], s, color=_CELL_COLOR, lw=3)
     ax.text(-1.4, _CELL_Y, "$c_{t-1}$", ha="right", va="center", fontsize=12 * s)
     ax.text(11.4, _CELL_Y, "$c_t$", ha="left", va="center", fontsize=12 * s)
@@ -162,11 +212,11 @@ def draw_lstm_cell(ax=None, gates=GATE_NAMES, peepholes: bool = False,
             _gate_box(ax, name, s)
     top = _BOX_Y + _BOX_H / 2
 
-    if "f" in gates:                          # c_{t-1} * f_t
+    if "f" in gates:  # c_{t-1} * f_t
         x = _GATES["f"][0]
         _arrow(ax, [(x, top), (x, _CELL_Y - _R)], s)
         _node(ax, (x, _CELL_Y), r"$\times$", s)
-    if "g" in gates:                          # + (i_t *) g_t
+    if "g" in gates:  # + (i_t *) g_t
         xg = _GATES["g"][0]
         if "i" in gates:
             xi = _GATES["i"][0]
@@ -175,8 +225,9 @@ def draw_lstm_cell(ax=None, gates=GATE_NAMES, peepholes: bool = False,
             _node(ax, (_X_WRITE, _Y_WRITE), r"$\times$", s)
             _arrow(ax, [(_X_WRITE, _Y_WRITE + _R), (_X_WRITE, _CELL_Y - _R)], s)
         else:
-            _arrow(ax, [(xg, top), (xg, _Y_WRITE), (_X_WRITE, _Y_WRITE),
-                        (_X_WRITE, _CELL_Y - _R)], s)
+            _arrow(
+                ax, [(xg, top), (xg, _Y_WRITE), (_X_WRITE, _Y_WRITE), (_X_WRITE, _CELL_Y - _R)], s
+            )
         _node(ax, (_X_WRITE, _CELL_Y), "+", s)
 
     # The output: h_t = (o_t *) tanh(c_t), which also goes on to the next step.
@@ -193,22 +244,44 @@ def draw_lstm_cell(ax=None, gates=GATE_NAMES, peepholes: bool = False,
         _arrow(ax, [(_X_OUT, _Y_TANH - 0.25), (_X_OUT, _BUS_Y), (11.3, _BUS_Y)], s)
     ax.text(11.4, _BUS_Y, "$h_t$", ha="left", va="center", fontsize=12 * s)
     if drawn:
-        ax.text(1.7, -0.45, "box: affine map of $x_t$ and $h_{t-1}$, then $\\sigma$ or tanh\n"
-                "circle: elementwise operation", ha="left", va="top", fontsize=8 * s,
-                color="#555555", linespacing=1.5)
+        ax.text(
+            1.7,
+            -0.45,
+            "box: affine map of $x_t$ and $h_{t-1}$, then $\\sigma$ or tanh\n"
+            "circle: elementwise operation",
+            ha="left",
+            va="top",
+            fontsize=8 * s,
+            color="#555555",
+            linespacing=1.5,
+        )
 
-    if peepholes:                             # c_{t-1} -> i, f;  c_t -> o
+    if peepholes:  # c_{t-1} -> i, f;  c_t -> o
         for name in ("f", "i"):
             if name in gates:
                 x = _GATES[name][0]
-                _arrow(ax, [(1.0, _CELL_Y), (x - _BOX_W / 2 + 0.05, top - 0.05)], s,
-                       color=_PEEP_COLOR, lw=1.2, ls=(0, (3, 2)))
+                _arrow(
+                    ax,
+                    [(1.0, _CELL_Y), (x - _BOX_W / 2 + 0.05, top - 0.05)],
+                    s,
+                    color=_PEEP_COLOR,
+                    lw=1.2,
+                    ls=(0, (3, 2)),
+                )
         if "o" in gates:
             x = _GATES["o"][0]
-            _arrow(ax, [(6.5, _CELL_Y), (x - 0.1, top)], s, color=_PEEP_COLOR, lw=1.2,
-                   ls=(0, (3, 2)))
-        ax.text(10.0, 5.85, "dashed: peepholes", ha="right", va="bottom", fontsize=8 * s,
-                color=_PEEP_COLOR)
+            _arrow(
+                ax, [(6.5, _CELL_Y), (x - 0.1, top)], s, color=_PEEP_COLOR, lw=1.2, ls=(0, (3, 2))
+            )
+        ax.text(
+            10.0,
+            5.85,
+            "dashed: peepholes",
+            ha="right",
+            va="bottom",
+            fontsize=8 * s,
+            color=_PEEP_COLOR,
+        )
 
     ax.set_xlim(*_XLIM)
     ax.set_ylim(*_YLIM)

@@ -30,13 +30,21 @@ def _as_mapping(history) -> Mapping[str, Sequence[float]]:
     if hasattr(history, "as_dict"):
         history = history.as_dict()
     if not isinstance(history, Mapping):
-        raise TypeError(f"history must be a mapping of name -> list of values, or a History, "
-                        f"got {type(history).__name__}")
+        raise TypeError(
+            f"history must be a mapping of name -> list of values, or a History, "
+            f"got {type(history).__name__}"
+        )
     return history
 
 
-def plot_history(history, keys: Sequence[str] = ("train_loss", "val_loss"), ax=None,
-                 xlabel: str = "epoch", ylabel: str | None = None, logy: bool = False):
+def plot_history(
+    history,
+    keys: Sequence[str] = ("train_loss", "val_loss"),
+    ax=None,
+    xlabel: str = "epoch",
+    ylabel: str | None = None,
+    logy: bool = False,
+):
     """Training curves, one line per key, against epochs 1, 2, ...
 
     Args:
@@ -50,8 +58,9 @@ def plot_history(history, keys: Sequence[str] = ("train_loss", "val_loss"), ax=N
     ax = _axes(ax)
     for key in drawn:
         values = np.asarray(history[key], dtype=float)
-        ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3,
-                label=key.replace("_", " "))
+        ax.plot(
+            np.arange(1, len(values) + 1), values, marker="o", ms=3, label=key.replace("_", " ")
+        )
     ax.set(xlabel=xlabel, ylabel=ylabel or ", ".join(k.replace("_", " ") for k in drawn))
     if logy:
         ax.set_yscale("log")
@@ -59,9 +68,15 @@ def plot_history(history, keys: Sequence[str] = ("train_loss", "val_loss"), ax=N
     return ax
 
 
-def plot_curves(curves: Mapping[str, Sequence[float]], x: Sequence[float] | None = None,
-                ax=None, xlabel: str = "step", ylabel: str = "", logy: bool = False,
-                smooth: int = 1):
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    x: Sequence[float] | None = None,
+    ax=None,
+    xlabel: str = "step",
+    ylabel: str = "",
+    logy: bool = False,
+    smooth: int = 1,
+):
     """Several named curves on one axis (losses per step, accuracies per lag, ...).
 
     ``smooth`` > 1 draws a running mean over that many points, for noisy per-step losses.
@@ -75,7 +90,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], x: Sequence[float] | None
         xs = np.arange(len(values)) if x is None else np.asarray(x)
         if smooth > 1 and len(values) >= smooth:
             values = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
-            xs = xs[smooth - 1:]
+            xs = xs[smooth - 1 :]
         ax.plot(xs, values, label=label)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     if logy:
@@ -84,10 +99,17 @@ def plot_curves(curves: Mapping[str, Sequence[float]], x: Sequence[float] | None
     return ax
 
 
-def plot_heatmap(values, ax=None, row_labels: Sequence[str] | None = None,
-                 tokens: Sequence[str] | None = None, cmap: str = "RdBu_r",
-                 vmin: float | None = None, vmax: float | None = None,
-                 colorbar: bool = True, title: str | None = None):
+def plot_heatmap(
+    values,
+    ax=None,
+    row_labels: Sequence[str] | None = None,
+    tokens: Sequence[str] | None = None,
+    cmap: str = "RdBu_r",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar: bool = True,
+    title: str | None = None,
+):
     """A (rows, T) array drawn over time: gate values or cell activations along a sequence.
 
     Args:
@@ -104,8 +126,9 @@ def plot_heatmap(values, ax=None, row_labels: Sequence[str] | None = None,
     if tokens is not None and len(tokens) != steps:
         raise ValueError(f"{len(tokens)} tokens for {steps} steps")
     ax = _axes(ax)
-    image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax,
-                      interpolation="nearest")
+    image = ax.imshow(
+        values, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest"
+    )
     ax.grid(False)
     if row_labels is not None:
         ax.set_yticks(range(rows), labels=row_labels)
@@ -120,8 +143,12 @@ def plot_heatmap(values, ax=None, row_labels: Sequence[str] | None = None,
     return ax
 
 
-def plot_gradient_norms(norms: Mapping[str, Sequence[float]], ax=None,
-                        title: str | None = None, ylabel: str = r"$\|\partial L/\partial h_{T-k}\|$"):
+def plot_gradient_norms(
+    norms: Mapping[str, Sequence[float]],
+    ax=None,
+    title: str | None = None,
+    ylabel: str = r"$\|\partial L/\partial h_{T-k}\|$",
+):
     """Gradient norm against time lag k, one curve per setting, on a log scale.
 
     Args:

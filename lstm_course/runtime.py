@@ -151,8 +151,9 @@ class Runtime:
         )
 
 
-def setup(seed: int = 0, device: str | None = None, quiet: bool = False,
-          threads: int | None = None) -> Runtime:
+def setup(
+    seed: int = 0, device: str | None = None, quiet: bool = False, threads: int | None = None
+) -> Runtime:
     """Seed everything, pick the device, set plot defaults and print one banner line.
 
     ``threads`` sets PyTorch's CPU thread count first (None keeps the default), so the
@@ -162,8 +163,9 @@ def setup(seed: int = 0, device: str | None = None, quiet: bool = False,
         torch.set_num_threads(check_int("threads", threads, why=" or None"))
     seed_everything(seed)
     set_plot_defaults()
-    runtime = Runtime(mode=mode(), device=get_device(device), seed=seed,
-                      threads=torch.get_num_threads())
+    runtime = Runtime(
+        mode=mode(), device=get_device(device), seed=seed, threads=torch.get_num_threads()
+    )
     if not quiet:
         print(runtime.banner())
     return runtime

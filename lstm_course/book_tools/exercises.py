@@ -141,12 +141,16 @@ def parse_exercises(markdown: str, where: str = "") -> list[Exercise]:
             paragraph.append(line)
         label = options.get("label")
         if not label:
-            raise ValueError(f"{where}: an exercise has no :label: (the exercises page "
-                             "links to each exercise by its label); add `:label: ex-...`")
+            raise ValueError(
+                f"{where}: an exercise has no :label: (the exercises page "
+                "links to each exercise by its label); add `:label: ex-...`"
+            )
         sentence = first_sentence("\n".join(paragraph), min_chars=SHORT)
         if "{glue" in sentence:
-            raise ValueError(f"{where}: the first sentence of exercise {label} uses a glue "
-                             "role, which does not resolve on the exercises page; reword it")
+            raise ValueError(
+                f"{where}: the first sentence of exercise {label} uses a glue "
+                "role, which does not resolve on the exercises page; reword it"
+            )
         found.append(Exercise(label, match["title"].strip(), sentence))
     return found
 
@@ -186,8 +190,11 @@ def generate(root: Path = ROOT) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write book/exercises.md from the notebooks.")
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the committed page is out of date")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 if the committed page is out of date",
+    )
     args = parser.parse_args(argv)
     path = ROOT / PAGE
     page = generate()

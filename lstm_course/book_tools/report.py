@@ -35,8 +35,9 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
-def meets_bar(name: str, value: float, full: float, fast: float,
-              higher_is_better: bool = True) -> str:
+def meets_bar(
+    name: str, value: float, full: float, fast: float, higher_is_better: bool = True
+) -> str:
     """Assert that ``value`` reaches this mode's bar; return a one-line verdict.
 
     Raises AssertionError, with the measured value and the bar, when it does not.

@@ -74,10 +74,15 @@ def execute(path: Path, timeout: int = 7200) -> float:
     env_fast = os.environ.pop("LSTM_COURSE_FAST", None)
     start = time.perf_counter()
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}},
-                                record_timing=False, store_widget_state=False,
-                                on_cell_complete=advance)
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+            record_timing=False,
+            store_widget_state=False,
+            on_cell_complete=advance,
+        )
         client.execute()
     finally:
         bar.close()

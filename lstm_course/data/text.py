@@ -82,11 +82,18 @@ class Vocab:
     ``specials`` or from the data.
     """
 
-    def __init__(self, tokens: Iterable[str] | Iterable[Sequence[str]], min_freq: int = 1,
-                 max_size: int | None = None, specials: Sequence[str] = (PAD, UNK)):
+    def __init__(
+        self,
+        tokens: Iterable[str] | Iterable[Sequence[str]],
+        min_freq: int = 1,
+        max_size: int | None = None,
+        specials: Sequence[str] = (PAD, UNK),
+    ):
         if isinstance(tokens, str):
-            raise TypeError("Vocab got a single string: pass its tokens, e.g. "
-                            "Vocab(tokenize(text)) or Vocab(tokenize(text, level='char'))")
+            raise TypeError(
+                "Vocab got a single string: pass its tokens, e.g. "
+                "Vocab(tokenize(text)) or Vocab(tokenize(text, level='char'))"
+            )
         check_int("min_freq", min_freq)
         specials = tuple(specials)
         if len(set(specials)) != len(specials):
@@ -132,8 +139,10 @@ class Vocab:
         if index is not None:
             return index
         if self.unk_index is None:
-            raise KeyError(f"{token!r} is not in the vocabulary, which has no {UNK!r} to fall "
-                           f"back on: add {UNK!r} to specials, or drop such tokens first")
+            raise KeyError(
+                f"{token!r} is not in the vocabulary, which has no {UNK!r} to fall "
+                f"back on: add {UNK!r} to specials, or drop such tokens first"
+            )
         return self.unk_index
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
@@ -167,13 +176,19 @@ def _lengths_tensor(lengths, batch: int, max_steps: int) -> torch.Tensor:
     if len(lengths) != batch:
         raise ValueError(f"got {len(lengths)} lengths for a batch of {batch} sequences")
     if len(lengths) and (lengths.min() < 1 or lengths.max() > max_steps):
-        raise ValueError(f"lengths must lie in 1..{max_steps} (the padded time axis), "
-                         f"got min {int(lengths.min())} and max {int(lengths.max())}")
+        raise ValueError(
+            f"lengths must lie in 1..{max_steps} (the padded time axis), "
+            f"got min {int(lengths.min())} and max {int(lengths.max())}"
+        )
     return lengths
 
 
-def pad_batch(sequences: Sequence[Sequence[int] | torch.Tensor], pad_index: int = 0,
-              max_len: int | None = None, truncate: str = "end") -> tuple[torch.Tensor, torch.Tensor]:
+def pad_batch(
+    sequences: Sequence[Sequence[int] | torch.Tensor],
+    pad_index: int = 0,
+    max_len: int | None = None,
+    truncate: str = "end",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad token-id sequences into one batch.
 
     Returns ``tokens`` (B, T) LongTensor, T = the longest (truncated) sequence, and
@@ -190,8 +205,10 @@ def pad_batch(sequences: Sequence[Sequence[int] | torch.Tensor], pad_index: int 
     rows = [torch.as_tensor(seq, dtype=torch.long) for seq in sequences]
     for i, row in enumerate(rows):
         if row.dim() != 1 or len(row) == 0:
-            raise ValueError(f"sequence {i} has shape {tuple(row.shape)}: each must be a "
-                             "non-empty 1-D list of ids (drop empty ones before batching)")
+            raise ValueError(
+                f"sequence {i} has shape {tuple(row.shape)}: each must be a "
+                "non-empty 1-D list of ids (drop empty ones before batching)"
+            )
     if max_len is not None:
         rows = [row[:max_len] if truncate == "end" else row[-max_len:] for row in rows]
     lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
@@ -208,14 +225,17 @@ def pack(embedded: torch.Tensor, lengths, batch_first: bool = True) -> PackedSeq
     (B,) may be a list or a tensor on any device. No need to sort the batch first.
     """
     if embedded.dim() < 2:
-        raise ValueError(f"pack needs a (B, T, ...) or (T, B, ...) tensor, got {tuple(embedded.shape)}")
+        raise ValueError(
+            f"pack needs a (B, T, ...) or (T, B, ...) tensor, got {tuple(embedded.shape)}"
+        )
     batch, steps = embedded.shape[:2] if batch_first else embedded.shape[1::-1]
     lengths = _lengths_tensor(lengths, batch, steps)
     return pack_padded_sequence(embedded, lengths, batch_first=batch_first, enforce_sorted=False)
 
 
-def unpack(packed: PackedSequence, batch_first: bool = True,
-           total_length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def unpack(
+    packed: PackedSequence, batch_first: bool = True, total_length: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse of :func:`pack`: ``(output (B, T, H), lengths (B,))``, zeros in the padding."""
     return pad_packed_sequence(packed, batch_first=batch_first, total_length=total_length)
 
@@ -239,8 +259,13 @@ def last_valid_step(output: torch.Tensor, lengths, batch_first: bool = True) -> 
 _POOL_BATCHES = 50  # when shuffling, sort this many batches' worth of examples together
 
 
-def length_buckets(lengths, batch_size: int, shuffle: bool = True, seed: int | None = None,
-                   generator: torch.Generator | None = None) -> list[list[int]]:
+def length_buckets(
+    lengths,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int | None = None,
+    generator: torch.Generator | None = None,
+) -> list[list[int]]:
     """Batches of indices whose sequences have similar lengths, so little is padding.
 
     Every index appears exactly once. Without ``shuffle`` the batches follow sorted
@@ -284,8 +309,9 @@ class BucketBatchSampler(Sampler):
         check_int("batch_size", batch_size)
 
     def __iter__(self) -> Iterator[list[int]]:
-        return iter(length_buckets(self.lengths, self.batch_size, self.shuffle,
-                                   generator=self.generator))
+        return iter(
+            length_buckets(self.lengths, self.batch_size, self.shuffle, generator=self.generator)
+        )
 
     def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.batch_size)
@@ -307,8 +333,10 @@ def batchify(ids: Sequence[int] | torch.Tensor, batch_size: int) -> torch.Tensor
         raise ValueError(f"batchify needs a 1-D token stream, got shape {tuple(ids.shape)}")
     n_steps = len(ids) // batch_size
     if n_steps < 2:
-        raise ValueError(f"{len(ids)} tokens give fewer than 2 steps per stream with "
-                         f"batch_size={batch_size}: use a smaller batch_size or more text")
+        raise ValueError(
+            f"{len(ids)} tokens give fewer than 2 steps per stream with "
+            f"batch_size={batch_size}: use a smaller batch_size or more text"
+        )
     return ids[: n_steps * batch_size].view(batch_size, n_steps).t().contiguous()
 
 
@@ -341,8 +369,7 @@ class BPTTBatches:
         last = len(self.streams) - 1  # the final step is only ever a target
         for start in range(0, last, self.bptt):
             steps = min(self.bptt, last - start)
-            yield (self.streams[start : start + steps],
-                   self.streams[start + 1 : start + 1 + steps])
+            yield (self.streams[start : start + steps], self.streams[start + 1 : start + 1 + steps])
 
 
 def bptt_batches(streams: torch.Tensor, bptt: int) -> BPTTBatches:

@@ -57,10 +57,12 @@ def chronological_split(series, train: float = 0.7, val: float = 0.15):
     n = len(series)
     n_train, n_val = int(round(n * train)), int(round(n * val))
     if n_train < 1 or n_val < 1 or n_train + n_val >= n:
-        raise ValueError(f"train={train} and val={val} of {n} values leave an empty part "
-                         f"({n_train} train, {n_val} val, {n - n_train - n_val} test): "
-                         "use a longer series or smaller fractions")
-    return series[:n_train], series[n_train:n_train + n_val], series[n_train + n_val:]
+        raise ValueError(
+            f"train={train} and val={val} of {n} values leave an empty part "
+            f"({n_train} train, {n_val} val, {n - n_train - n_val} test): "
+            "use a longer series or smaller fractions"
+        )
+    return series[:n_train], series[n_train : n_train + n_val], series[n_train + n_val :]
 
 
 class Standardizer:
@@ -78,12 +80,15 @@ class Standardizer:
     def fit(self, train) -> Standardizer:
         values = np.asarray(train, dtype=np.float64)
         if values.ndim not in (1, 2) or len(values) < 2:
-            raise ValueError(f"fit needs a (N,) or (N, F) series with N >= 2, got shape "
-                             f"{values.shape}")
+            raise ValueError(
+                f"fit needs a (N,) or (N, F) series with N >= 2, got shape {values.shape}"
+            )
         std = values.std(axis=0)
         if np.any(std == 0):
-            raise ValueError("a feature is constant on the training part (std 0): drop it "
-                             "or use a longer training part")
+            raise ValueError(
+                "a feature is constant on the training part (std 0): drop it "
+                "or use a longer training part"
+            )
         self.mean, self.std = values.mean(axis=0), std
         return self
 
@@ -112,8 +117,10 @@ def sliding_windows(series, length: int, horizon: int = 1):
     n = len(series)
     count = n - length - horizon + 1
     if count < 1:
-        raise ValueError(f"a series of {n} values has no window of length {length} with "
-                         f"horizon {horizon}: it needs at least {length + horizon} values")
+        raise ValueError(
+            f"a series of {n} values has no window of length {length} with "
+            f"horizon {horizon}: it needs at least {length + horizon} values"
+        )
     starts = np.arange(count)
     idx = starts[:, None] + np.arange(length)[None, :]
     targets = starts + length + horizon - 1

@@ -45,8 +45,10 @@ __all__ = [
 def _contexts(contexts, needed: int, who: str) -> np.ndarray:
     contexts = np.asarray(contexts, dtype=np.float64)
     if contexts.ndim != 2 or contexts.shape[1] < needed:
-        raise ValueError(f"{who} needs contexts of shape (M, L) with L >= {needed}, got "
-                         f"{contexts.shape}: pass a longer context to origin_windows")
+        raise ValueError(
+            f"{who} needs contexts of shape (M, L) with L >= {needed}, got "
+            f"{contexts.shape}: pass a longer context to origin_windows"
+        )
     return contexts
 
 
@@ -64,8 +66,10 @@ def rolling_origins(start: int, stop: int, horizon: int, step: int = 1) -> np.nd
     start, stop = check_int("start", start, 0), check_int("stop", stop)
     horizon, step = check_int("horizon", horizon), check_int("step", step)
     if stop - start < horizon:
-        raise ValueError(f"the period [{start}, {stop}) holds {stop - start} values, fewer than "
-                         f"the horizon {horizon}: lengthen the period or shorten the horizon")
+        raise ValueError(
+            f"the period [{start}, {stop}) holds {stop - start} values, fewer than "
+            f"the horizon {horizon}: lengthen the period or shorten the horizon"
+        )
     return np.arange(start, stop - horizon + 1, step)
 
 
@@ -84,9 +88,11 @@ def origin_windows(series, origins, context: int, horizon: int):
     if origins.ndim != 1 or len(origins) == 0 or not np.issubdtype(origins.dtype, np.integer):
         raise ValueError("origins must be a non-empty 1-D array of ints (see rolling_origins)")
     if origins.min() < context or origins.max() + horizon > len(series):
-        raise ValueError(f"origins must lie in [{context}, {len(series) - horizon}] for a context "
-                         f"of {context} and a horizon of {horizon} in a series of {len(series)}; "
-                         f"got {origins.min()} to {origins.max()}")
+        raise ValueError(
+            f"origins must lie in [{context}, {len(series) - horizon}] for a context "
+            f"of {context} and a horizon of {horizon} in a series of {len(series)}; "
+            f"got {origins.min()} to {origins.max()}"
+        )
     contexts = series[origins[:, None] + np.arange(-context, 0)[None, :]]
     targets = series[origins[:, None] + np.arange(horizon)[None, :]]
     return contexts, targets
@@ -125,10 +131,12 @@ def fit_linear_ar(series, order: int, horizon: int = 1) -> np.ndarray:
     order, horizon = check_int("order", order), check_int("horizon", horizon)
     rows = len(series) - order - horizon + 1
     if series.ndim != 1 or rows < order + 1:
-        raise ValueError(f"an AR({order}) at horizon {horizon} needs a 1-D series of at least "
-                         f"{2 * order + horizon} values, got shape {series.shape}")
+        raise ValueError(
+            f"an AR({order}) at horizon {horizon} needs a 1-D series of at least "
+            f"{2 * order + horizon} values, got shape {series.shape}"
+        )
     starts = np.arange(rows)
-    lags = series[starts[:, None] + np.arange(order)[None, :]]         # (rows, p)
+    lags = series[starts[:, None] + np.arange(order)[None, :]]  # (rows, p)
     design = np.hstack([np.ones((rows, 1)), lags])
     target = series[starts + order + horizon - 1]
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
@@ -139,15 +147,16 @@ def predict_linear_ar(coef, contexts) -> np.ndarray:
     """Apply :func:`fit_linear_ar`'s coefficients to contexts (M, L >= p): returns (M,)."""
     coef = np.asarray(coef, dtype=np.float64)
     contexts = _contexts(contexts, len(coef) - 1, "predict_linear_ar")
-    return coef[0] + contexts[:, contexts.shape[1] - len(coef) + 1:] @ coef[1:]
+    return coef[0] + contexts[:, contexts.shape[1] - len(coef) + 1 :] @ coef[1:]
 
 
 # ----------------------------------------------------------------------------------
 # Multi-step strategies and differencing
 
 
-def recursive_forecast(one_step: Callable[[np.ndarray], np.ndarray], contexts,
-                       horizon: int) -> np.ndarray:
+def recursive_forecast(
+    one_step: Callable[[np.ndarray], np.ndarray], contexts, horizon: int
+) -> np.ndarray:
     """Iterate a one-step forecaster, feeding each forecast back as the newest value.
 
     ``one_step`` maps (M, L) contexts to (M,) next values. Returns (M, H). The errors of
@@ -157,7 +166,7 @@ def recursive_forecast(one_step: Callable[[np.ndarray], np.ndarray], contexts,
     out = np.empty((len(window), check_int("horizon", horizon)))
     for h in range(horizon):
         out[:, h] = np.asarray(one_step(window), dtype=np.float64).reshape(len(window))
-        window = np.concatenate([window[:, 1:], out[:, h:h + 1]], axis=1)  # slide by one
+        window = np.concatenate([window[:, 1:], out[:, h : h + 1]], axis=1)  # slide by one
     return out
 
 
@@ -169,8 +178,9 @@ def direct_forecast(models: list[Callable[[np.ndarray], np.ndarray]], contexts) 
     if not models:
         raise ValueError("direct_forecast needs one model per horizon, got none")
     contexts = _contexts(contexts, 1, "direct_forecast")
-    return np.stack([np.asarray(m(contexts), dtype=np.float64).reshape(len(contexts))
-                     for m in models], axis=1)
+    return np.stack(
+        [np.asarray(m(contexts), dtype=np.float64).reshape(len(contexts)) for m in models], axis=1
+    )
 
 
 def on_differences(forecaster: Callable[[np.ndarray], np.ndarray]):
@@ -180,6 +190,7 @@ def on_differences(forecaster: Callable[[np.ndarray], np.ndarray]):
     differences (M, L), and turns its (M, H) forecast differences back into levels:
     ``y[t+h] = y[t] + d[t+1] + ... + d[t+h]``.
     """
+
     def forecast_levels(contexts):
         contexts = _contexts(contexts, 2, "a forecaster on differences")
         steps = np.asarray(forecaster(np.diff(contexts, axis=1)), dtype=np.float64)
@@ -208,8 +219,10 @@ def seasonal_naive_scale(train, period: int = 12) -> float:
     train = np.asarray(train, dtype=np.float64)
     period = check_int("period", period)
     if train.ndim != 1 or len(train) <= period:
-        raise ValueError(f"the scale needs a 1-D training series longer than the period "
-                         f"{period}, got shape {train.shape}")
+        raise ValueError(
+            f"the scale needs a 1-D training series longer than the period "
+            f"{period}, got shape {train.shape}"
+        )
     scale = np.mean(np.abs(train[period:] - train[:-period]))
     if scale == 0:
         raise ValueError("the training series repeats exactly every period: MASE is undefined")

@@ -62,8 +62,13 @@ def adding_problem(num_sequences: int, length: int, generator: torch.Generator |
 ADDING_BASELINE_MSE = 1.0 / 6.0
 
 
-def remember_first(num_sequences: int, length: int, num_symbols: int,
-                   generator: torch.Generator | None = None, num_distractors: int = 4):
+def remember_first(
+    num_sequences: int,
+    length: int,
+    num_symbols: int,
+    generator: torch.Generator | None = None,
+    num_distractors: int = 4,
+):
     """A memory task: name the symbol seen at the first step, after ``length - 1`` distractors.
 
     Step 0 shows one of ``num_symbols`` signal symbols; every later step shows one of
@@ -88,10 +93,12 @@ def remember_first(num_sequences: int, length: int, num_symbols: int,
     check_int("num_symbols", num_symbols, 2, why=" (one symbol is no task)")
     check_int("num_distractors", num_distractors)
     first = torch.randint(0, num_symbols, (num_sequences, 1), generator=generator)
-    later = torch.randint(num_symbols, num_symbols + num_distractors,
-                          (num_sequences, length - 1), generator=generator)
-    x = torch.nn.functional.one_hot(torch.cat([first, later], dim=1),
-                                    num_symbols + num_distractors).float()
+    later = torch.randint(
+        num_symbols, num_symbols + num_distractors, (num_sequences, length - 1), generator=generator
+    )
+    x = torch.nn.functional.one_hot(
+        torch.cat([first, later], dim=1), num_symbols + num_distractors
+    ).float()
     return x, first[:, 0].clone()
 
 
@@ -110,8 +117,14 @@ def fraction_within(tolerance: float):
 class _LastStepReadout(torch.nn.Module):
     """A one-layer ``torch.nn`` RNN, LSTM or GRU and a linear head on its last state."""
 
-    def __init__(self, kind: str, input_size: int, hidden_size: int, out_features: int,
-                 forget_bias: float | None = None):
+    def __init__(
+        self,
+        kind: str,
+        input_size: int,
+        hidden_size: int,
+        out_features: int,
+        forget_bias: float | None = None,
+    ):
         super().__init__()
         layers = {"RNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
         if kind not in layers:
@@ -144,8 +157,9 @@ class SequenceRegressor(_LastStepReadout):
             ``sigmoid(forget_bias)``; None keeps PyTorch's initialization.
     """
 
-    def __init__(self, kind: str, input_size: int, hidden_size: int,
-                 forget_bias: float | None = None):
+    def __init__(
+        self, kind: str, input_size: int, hidden_size: int, forget_bias: float | None = None
+    ):
         super().__init__(kind, input_size, hidden_size, 1, forget_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -158,8 +172,14 @@ class SequenceClassifier(_LastStepReadout):
     Same arguments as :class:`SequenceRegressor`, plus ``num_classes`` (C >= 2).
     """
 
-    def __init__(self, kind: str, input_size: int, hidden_size: int, num_classes: int,
-                 forget_bias: float | None = None):
+    def __init__(
+        self,
+        kind: str,
+        input_size: int,
+        hidden_size: int,
+        num_classes: int,
+        forget_bias: float | None = None,
+    ):
         check_int("num_classes", num_classes, 2)
         super().__init__(kind, input_size, hidden_size, num_classes, forget_bias)
 
@@ -169,7 +189,12 @@ class FreshBatches:
     the same sequence twice, so the training loss is an honest estimate of the error."""
 
     def __init__(self, sample, steps: int, batch_size: int, generator: torch.Generator):
-        self.sample, self.steps, self.batch_size, self.generator = sample, steps, batch_size, generator
+        self.sample, self.steps, self.batch_size, self.generator = (
+            sample,
+            steps,
+            batch_size,
+            generator,
+        )
 
     def __len__(self) -> int:
         return self.steps
@@ -210,22 +235,37 @@ class StreamRun:
             return self.val_loss
         if key.startswith("val_") and key[4:] in self.val_metrics:
             return self.val_metrics[key[4:]]
-        keys = ["losses", "seconds", "val_loss", *(["val_mse"] if self.loss_is_mse else []),
-                *(f"val_{name}" for name in self.val_metrics)]
+        keys = [
+            "losses",
+            "seconds",
+            "val_loss",
+            *(["val_mse"] if self.loss_is_mse else []),
+            *(f"val_{name}" for name in self.val_metrics),
+        ]
         why = " (val_mse only for a run trained on the MSE)" if key == "val_mse" else ""
         raise KeyError(f"{key!r} is not in this run{why}: it has {keys}")
 
 
 def _is_mse(loss_fn: Callable) -> bool:
     return loss_fn is torch.nn.functional.mse_loss or (
-        isinstance(loss_fn, torch.nn.MSELoss) and loss_fn.reduction == "mean")
+        isinstance(loss_fn, torch.nn.MSELoss) and loss_fn.reduction == "mean"
+    )
 
 
-def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int = 64,
-                    lr: float = 3e-3, clip_grad_norm: float | None = 1.0,
-                    num_val: int = 1000, seed: int = 0, progress: bool = True,
-                    loss_fn=torch.nn.functional.mse_loss, metrics: dict | None = None,
-                    decay_lr: bool = False) -> StreamRun:
+def train_on_stream(
+    model: torch.nn.Module,
+    sample,
+    steps: int,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    clip_grad_norm: float | None = 1.0,
+    num_val: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+    loss_fn=torch.nn.functional.mse_loss,
+    metrics: dict | None = None,
+    decay_lr: bool = False,
+) -> StreamRun:
     """Train a model with Adam on fresh synthetic batches; report its validation loss.
 
     One pass of :func:`lstm_course.training.loop.fit` over ``steps`` new batches, recording the
@@ -267,9 +307,22 @@ def train_on_stream(model: torch.nn.Module, sample, steps: int, batch_size: int 
         losses.append(loss.item())
         return loss
 
-    history = fit(model, FreshBatches(sample, steps, batch_size, generator), loss_fn, optimizer,
-                  epochs=1, clip_grad_norm=clip_grad_norm, step_fn=step, progress=progress)
+    history = fit(
+        model,
+        FreshBatches(sample, steps, batch_size, generator),
+        loss_fn,
+        optimizer,
+        epochs=1,
+        clip_grad_norm=clip_grad_norm,
+        step_fn=step,
+        progress=progress,
+    )
     scores = evaluate(model, validation, loss_fn, metrics)
     model.eval()  # handed back ready for inference, as it was scored
-    return StreamRun(losses, scores["loss"], {name: scores[name] for name in metrics or {}},
-                     history.elapsed, _is_mse(loss_fn))
+    return StreamRun(
+        losses,
+        scores["loss"],
+        {name: scores[name] for name in metrics or {}},
+        history.elapsed,
+        _is_mse(loss_fn),
+    )

@@ -54,7 +54,7 @@ def keras_pad(sequences: Sequence[Sequence[int]], maxlen: int, pad_index: int = 
     for i, seq in enumerate(sequences):
         kept = list(seq)[-maxlen:]
         if kept:
-            out[i, maxlen - len(kept):] = torch.as_tensor(kept, dtype=torch.long)
+            out[i, maxlen - len(kept) :] = torch.as_tensor(kept, dtype=torch.long)
     return out
 
 
@@ -80,9 +80,16 @@ def collate(batch: Sequence[tuple[Sequence[int], int]], pad_index: int = 0):
     return (tokens, lengths), labels
 
 
-def review_loader(ids: Sequence[Sequence[int]], labels: Sequence[int], batch_size: int, *,
-                  shuffle: bool = False, bucket: bool = False, seed: int = 0,
-                  pad_index: int = 0) -> DataLoader:
+def review_loader(
+    ids: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    bucket: bool = False,
+    seed: int = 0,
+    pad_index: int = 0,
+) -> DataLoader:
     """Batches of reviews for :func:`lstm_course.training.loop.fit`.
 
     ``bucket=True`` groups reviews of similar length (see ``BucketBatchSampler``), so
@@ -93,8 +100,10 @@ def review_loader(ids: Sequence[Sequence[int]], labels: Sequence[int], batch_siz
     check_bool("shuffle", shuffle)
     check_bool("bucket", bucket)
     if len(ids) != len(labels) or len(ids) == 0:
-        raise ValueError(f"need as many labels as reviews (and at least one), got "
-                         f"{len(ids)} reviews and {len(labels)} labels")
+        raise ValueError(
+            f"need as many labels as reviews (and at least one), got "
+            f"{len(ids)} reviews and {len(labels)} labels"
+        )
     data = list(zip(ids, labels, strict=True))
 
     def fn(batch):
@@ -103,8 +112,13 @@ def review_loader(ids: Sequence[Sequence[int]], labels: Sequence[int], batch_siz
     if bucket:
         sampler = BucketBatchSampler([len(x) for x in ids], batch_size, shuffle, seed)
         return DataLoader(data, batch_sampler=sampler, collate_fn=fn)
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=fn,
-                      generator=torch.Generator().manual_seed(seed))
+    return DataLoader(
+        data,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        collate_fn=fn,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 class SentimentLSTM(nn.Module):
@@ -131,29 +145,47 @@ class SentimentLSTM(nn.Module):
     ``batch_first``, so their weights load into ``nn.LSTM(bidirectional=True)``'s.
     """
 
-    def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_size: int = 128, *,
-                 bidirectional: bool = False, pooling: str = "last", packed: bool = False,
-                 embed_dropout: float = 0.0, output_dropout: float = 0.0,
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0, pad_index: int = 0):
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int = 128,
+        hidden_size: int = 128,
+        *,
+        bidirectional: bool = False,
+        pooling: str = "last",
+        packed: bool = False,
+        embed_dropout: float = 0.0,
+        output_dropout: float = 0.0,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        pad_index: int = 0,
+    ):
         super().__init__()
         check_bool("bidirectional", bidirectional)
         check_bool("packed", packed)
-        for name, p in (("embed_dropout", embed_dropout), ("output_dropout", output_dropout),
-                        ("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+        for name, p in (
+            ("embed_dropout", embed_dropout),
+            ("output_dropout", output_dropout),
+            ("dropout", dropout),
+            ("recurrent_dropout", recurrent_dropout),
+        ):
             check_probability(name, p)
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         keras_style = dropout > 0 or recurrent_dropout > 0
         if keras_style and (bidirectional or packed):
-            raise ValueError("dropout/recurrent_dropout use DropoutLSTM, which is "
-                             "unidirectional and reads padded input: set bidirectional=False "
-                             "and packed=False, or use embed_dropout/output_dropout instead")
+            raise ValueError(
+                "dropout/recurrent_dropout use DropoutLSTM, which is "
+                "unidirectional and reads padded input: set bidirectional=False "
+                "and packed=False, or use embed_dropout/output_dropout instead"
+            )
         self.pooling, self.packed, self.bidirectional = pooling, packed, bidirectional
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_index)
         self.embed_dropout = nn.Dropout(embed_dropout)
         if keras_style:
-            self.lstm = DropoutLSTM(embed_dim, hidden_size, dropout, recurrent_dropout,
-                                    batch_first=True)
+            self.lstm = DropoutLSTM(
+                embed_dim, hidden_size, dropout, recurrent_dropout, batch_first=True
+            )
         else:
             self.lstm = nn.LSTM(embed_dim, hidden_size, batch_first=True)
         if bidirectional:
@@ -183,8 +215,10 @@ class SentimentLSTM(nn.Module):
         """Pooled features (B, F or 2F) from outputs (B, T, F) over the real steps."""
         if self.pooling == "last":
             return last
-        valid = (torch.arange(out.shape[1], device=out.device)[None, :]
-                 < torch.as_tensor(lengths, device=out.device)[:, None])[..., None]
+        valid = (
+            torch.arange(out.shape[1], device=out.device)[None, :]
+            < torch.as_tensor(lengths, device=out.device)[:, None]
+        )[..., None]
         pooled = []
         if self.pooling in ("max", "maxmean"):
             pooled.append(out.masked_fill(~valid, -math.inf).amax(dim=1))
@@ -205,8 +239,10 @@ def running_predictions(model: SentimentLSTM, ids: Sequence[int]) -> Tensor:
     unidirectional models: a backward LSTM reads the future.
     """
     if model.bidirectional:
-        raise ValueError("running_predictions needs a unidirectional model: a "
-                         "bidirectional one reads the whole review before step 1")
+        raise ValueError(
+            "running_predictions needs a unidirectional model: a "
+            "bidirectional one reads the whole review before step 1"
+        )
     device = model_device(model)
     with eval_mode(model), torch.no_grad():
         tokens = torch.as_tensor(list(ids), dtype=torch.long, device=device)[None]
@@ -229,7 +265,7 @@ def keras_init_(model: SentimentLSTM) -> SentimentLSTM:
             # Keras's recurrent kernel is one orthogonal (H, 4H) matrix: transpose of ours.
             lstm.weight_hh_l0.copy_(nn.init.orthogonal_(torch.empty(H, 4 * H)).t())
             lstm.bias_ih_l0.zero_()
-            lstm.bias_ih_l0[H:2 * H] = 1.0  # the forget gate's slice (order i, f, g, o)
+            lstm.bias_ih_l0[H : 2 * H] = 1.0  # the forget gate's slice (order i, f, g, o)
             lstm.bias_hh_l0.zero_()
         nn.init.xavier_uniform_(model.head.weight)
         model.head.bias.zero_()
@@ -244,7 +280,7 @@ def ngrams(tokens: Sequence[str], n_max: int = 2) -> list[str]:
     """The tokens, then every run of 2..n_max tokens joined by a space."""
     out = list(tokens)
     for n in range(2, n_max + 1):
-        out += [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+        out += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
     return out
 
 
@@ -279,11 +315,14 @@ class TfidfFeatures:
             vals += [1 + math.log(n) for n in counts.values()]
         cols_t = torch.tensor(cols, dtype=torch.long)
         vals_t = torch.tensor(vals) * self.idf[cols_t]
-        norms = torch.zeros(len(documents)).index_add_(0, torch.tensor(rows), vals_t ** 2)
+        norms = torch.zeros(len(documents)).index_add_(0, torch.tensor(rows), vals_t**2)
         vals_t = vals_t / norms.sqrt().clamp_min(1e-12)[rows]
-        return torch.sparse_coo_tensor(torch.tensor([rows, cols]), vals_t,
-                                       (len(documents), len(self.index)),
-                                       check_invariants=False).coalesce()
+        return torch.sparse_coo_tensor(
+            torch.tensor([rows, cols]),
+            vals_t,
+            (len(documents), len(self.index)),
+            check_invariants=False,
+        ).coalesce()
 
 
 def fit_logistic(X: Tensor, y: Tensor, l2: float, max_iter: int = 100) -> tuple[Tensor, Tensor]:
@@ -297,7 +336,7 @@ def fit_logistic(X: Tensor, y: Tensor, l2: float, max_iter: int = 100) -> tuple[
     def closure():
         opt.zero_grad()
         logits = torch.sparse.mm(X, w).squeeze(1) + b
-        loss = F.binary_cross_entropy_with_logits(logits, y) + l2 / 2 * (w ** 2).sum()
+        loss = F.binary_cross_entropy_with_logits(logits, y) + l2 / 2 * (w**2).sum()
         loss.backward()
         return loss
 

@@ -60,7 +60,5 @@ def gradient_norms_by_lag(loss: torch.Tensor, states: list[torch.Tensor]) -> np.
     if not states:
         raise ValueError("states is empty: pass the list returned by unroll()")
     grads = torch.autograd.grad(loss, states, allow_unused=True)
-    norms = [
-        0.0 if g is None else g.detach().flatten(1).norm(dim=1).mean().item() for g in grads
-    ]
+    norms = [0.0 if g is None else g.detach().flatten(1).norm(dim=1).mean().item() for g in grads]
     return np.asarray(norms[::-1])

@@ -65,16 +65,24 @@ def preactivations(x: Tensor, h_prev: Tensor, params: Params) -> Tensor:
     """The four gates' pre-activations, stacked: x W_ih^T + b_ih + h W_hh^T + b_hh, (B, 4H)."""
     missing = [k for k in KEYS if k not in params]
     if missing:
-        raise ValueError(f"params lacks {missing}: pass a dict with keys {', '.join(KEYS)}, "
-                         "e.g. cell_params(cell)")
+        raise ValueError(
+            f"params lacks {missing}: pass a dict with keys {', '.join(KEYS)}, "
+            "e.g. cell_params(cell)"
+        )
     four_h, d = params["weight_ih"].shape
     if x.dim() != 2 or x.shape[1] != d:
         raise ValueError(f"x must have shape (B, D) = (B, {d}), got {tuple(x.shape)}")
     if h_prev.shape != (x.shape[0], four_h // 4):
-        raise ValueError(f"h_prev must have shape (B, H) = ({x.shape[0]}, {four_h // 4}), "
-                         f"got {tuple(h_prev.shape)}")
-    return (x @ params["weight_ih"].T + params["bias_ih"]
-            + h_prev @ params["weight_hh"].T + params["bias_hh"])
+        raise ValueError(
+            f"h_prev must have shape (B, H) = ({x.shape[0]}, {four_h // 4}), "
+            f"got {tuple(h_prev.shape)}"
+        )
+    return (
+        x @ params["weight_ih"].T
+        + params["bias_ih"]
+        + h_prev @ params["weight_hh"].T
+        + params["bias_hh"]
+    )
 
 
 def _gates(x, state, params):
@@ -82,8 +90,9 @@ def _gates(x, state, params):
     h_prev, c_prev = state
     z = preactivations(x, h_prev, params)
     if c_prev.shape != h_prev.shape:
-        raise ValueError(f"c_prev must have the shape of h_prev {tuple(h_prev.shape)}, "
-                         f"got {tuple(c_prev.shape)}")
+        raise ValueError(
+            f"c_prev must have the shape of h_prev {tuple(h_prev.shape)}, got {tuple(c_prev.shape)}"
+        )
     return z.chunk(4, dim=1)
 
 
@@ -122,8 +131,9 @@ def step_all_sigmoid(x: Tensor, state: State, params: Params) -> State:
     return o * torch.tanh(c), c
 
 
-def step_cell_feeds_gates(x: Tensor, state: State, params: Params,
-                          weight_ch: Tensor | None = None) -> State:
+def step_cell_feeds_gates(
+    x: Tensor, state: State, params: Params, weight_ch: Tensor | None = None
+) -> State:
     """WRONG: an extra term ``W_h [h_{t-1}, c~]`` feeds the cell into all four gates.
 
     The articles write the gates as ``sigma(W_x [x_t, h_{t-1}] + W_h [h_{t-1}, c~] + b)``.
@@ -139,8 +149,10 @@ def step_cell_feeds_gates(x: Tensor, state: State, params: Params,
     h_prev, c_prev = state
     weight_ch = params["weight_hh"] if weight_ch is None else weight_ch
     if weight_ch.shape != params["weight_hh"].shape:
-        raise ValueError(f"weight_ch must have shape (4H, H) = {tuple(params['weight_hh'].shape)}, "
-                         f"got {tuple(weight_ch.shape)}")
+        raise ValueError(
+            f"weight_ch must have shape (4H, H) = {tuple(params['weight_hh'].shape)}, "
+            f"got {tuple(weight_ch.shape)}"
+        )
     z = preactivations(x, h_prev, params) + c_prev @ weight_ch.T
     zi, zf, zg, zo = z.chunk(4, dim=1)
     i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
@@ -205,26 +217,35 @@ class Mistake:
 #: The errors of the popular articles, by name, for the chapters that show them.
 MISTAKES: dict[str, Mistake] = {
     "all_sigmoid": Mistake(
-        step_all_sigmoid, "i, f, g, o = sigmoid(...)", "g_t = tanh(...); only i, f, o use sigmoid"),
+        step_all_sigmoid, "i, f, g, o = sigmoid(...)", "g_t = tanh(...); only i, f, o use sigmoid"
+    ),
     "cell_feeds_gates": Mistake(
-        step_cell_feeds_gates, "gates = sigmoid(W_x[x, h] + W_h[h, c~] + b)",
-        "each gate is an affine map of [x_t, h_{t-1}]"),
+        step_cell_feeds_gates,
+        "gates = sigmoid(W_x[x, h] + W_h[h, c~] + b)",
+        "each gate is an affine map of [x_t, h_{t-1}]",
+    ),
     "output_from_candidate": Mistake(
-        step_output_from_candidate, "y_t = tanh(g_t) * c_t", "h_t = o_t * tanh(c_t)"),
+        step_output_from_candidate, "y_t = tanh(g_t) * c_t", "h_t = o_t * tanh(c_t)"
+    ),
     "no_output_gate": Mistake(
-        step_no_output_gate, "'basic LSTM': input and forget gates, h_t = tanh(c_t)",
-        "1997: input and output gates; forget gate added in 2000"),
+        step_no_output_gate,
+        "'basic LSTM': input and forget gates, h_t = tanh(c_t)",
+        "1997: input and output gates; forget gate added in 2000",
+    ),
     "update_gate": Mistake(
-        step_update_gate, "an update gate inside the LSTM",
-        "the update gate is the GRU's; the LSTM has i and f"),
+        step_update_gate,
+        "an update gate inside the LSTM",
+        "the update gate is the GRU's; the LSTM has i and f",
+    ),
 }
 
 
 # --- comparing a step function with nn.LSTMCell ------------------------------------------
 
 
-def max_abs_difference(step: StepFn, cell: nn.LSTMCell, batch_size: int = 3,
-                       seed: int = 0) -> float:
+def max_abs_difference(
+    step: StepFn, cell: nn.LSTMCell, batch_size: int = 3, seed: int = 0
+) -> float:
     """Largest |difference| between ``step`` and ``cell`` over h and c, on random inputs.
 
     Draws x (B, D), h_prev and c_prev (B, H) from a standard normal (seeded, in the
@@ -245,13 +266,16 @@ def max_abs_difference(step: StepFn, cell: nn.LSTMCell, batch_size: int = 3,
         h_ref, c_ref = cell(x, (h_prev, c_prev))
         h, c = step(x, (h_prev, c_prev), params)
     if h.shape != h_ref.shape or c.shape != c_ref.shape:
-        raise ValueError(f"step returned shapes {tuple(h.shape)}, {tuple(c.shape)}; "
-                         f"nn.LSTMCell returns {tuple(h_ref.shape)} for both")
+        raise ValueError(
+            f"step returned shapes {tuple(h.shape)}, {tuple(c.shape)}; "
+            f"nn.LSTMCell returns {tuple(h_ref.shape)} for both"
+        )
     return max((h - h_ref).abs().max().item(), (c - c_ref).abs().max().item())
 
 
-def matches_cell(step: StepFn, cell: nn.LSTMCell, batch_size: int = 3, seed: int = 0,
-                 atol: float | None = None) -> bool:
+def matches_cell(
+    step: StepFn, cell: nn.LSTMCell, batch_size: int = 3, seed: int = 0, atol: float | None = None
+) -> bool:
     """True when ``step`` equals ``cell`` to ``atol`` on random inputs.
 
     ``atol`` defaults to 1e-6 for a float32 cell and 1e-12 for a float64 one.

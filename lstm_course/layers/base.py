@@ -53,9 +53,18 @@ class RecurrentBase(nn.Module):
     state_names: tuple[str, ...]
     reference: str
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         try:
             self.dropout = check_probability("dropout", dropout, allow_one=True)
@@ -69,11 +78,16 @@ class RecurrentBase(nn.Module):
         self.bidirectional = bool(bidirectional)
         self.proj_size = 0  # as nn.RNNBase has it; only LSTMs may project, and ours do not
         if dropout > 0 and num_layers == 1:
-            warnings.warn(f"dropout={dropout} has no effect with num_layers=1: dropout acts "
-                          "between layers, on the outputs of every layer but the last",
-                          stacklevel=3)  # the caller of the subclass's __init__
-        G, H, factory = self.num_gates * hidden_size, hidden_size, {"device": device,
-                                                                     "dtype": dtype}
+            warnings.warn(
+                f"dropout={dropout} has no effect with num_layers=1: dropout acts "
+                "between layers, on the outputs of every layer but the last",
+                stacklevel=3,
+            )  # the caller of the subclass's __init__
+        G, H, factory = (
+            self.num_gates * hidden_size,
+            hidden_size,
+            {"device": device, "dtype": dtype},
+        )
         # Registered in PyTorch's order (layer, then direction, then name), so that
         # parameters() lines up with nn.LSTM's / nn.GRU's for optimizers and state dicts.
         for layer in range(num_layers):
@@ -98,8 +112,10 @@ class RecurrentBase(nn.Module):
     def _layer_parameters(self, layer: int, suffix: str) -> dict[str, Tensor | None]:
         """weight_ih, weight_hh, bias_ih, bias_hh of one layer and direction (biases may
         be None)."""
-        return {name: getattr(self, f"{name}_l{layer}{suffix}", None)
-                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        return {
+            name: getattr(self, f"{name}_l{layer}{suffix}", None)
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        }
 
     def reset_parameters(self) -> None:
         """Every parameter uniform in (-1/sqrt(H), 1/sqrt(H)), as PyTorch's RNNs do."""
@@ -107,8 +123,13 @@ class RecurrentBase(nn.Module):
         for param in self.parameters():
             nn.init.uniform_(param, -bound, bound)
 
-    _repr_defaults = (("num_layers", 1), ("bias", True), ("batch_first", False),
-                      ("dropout", 0.0), ("bidirectional", False))
+    _repr_defaults = (
+        ("num_layers", 1),
+        ("bias", True),
+        ("batch_first", False),
+        ("dropout", 0.0),
+        ("bidirectional", False),
+    )
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -117,8 +138,9 @@ class RecurrentBase(nn.Module):
                 s += f", {name}={getattr(self, name)}"
         return s
 
-    def _run_layer(self, x: Tensor, state: tuple[Tensor, ...], params: dict,
-                   reverse: bool, mask: Tensor | None) -> tuple[Tensor, tuple[Tensor, ...]]:
+    def _run_layer(
+        self, x: Tensor, state: tuple[Tensor, ...], params: dict, reverse: bool, mask: Tensor | None
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
         raise NotImplementedError("a subclass of RecurrentBase must implement _run_layer")
 
     def forward(self, input: Tensor | PackedSequence, hx=None):
@@ -142,9 +164,13 @@ class RecurrentBase(nn.Module):
             outputs = []
             for direction, suffix in enumerate(self._suffixes):
                 k = layer * self.num_directions + direction
-                out, state = self._run_layer(x, tuple(s[k] for s in initial),
-                                             self._layer_parameters(layer, suffix),
-                                             reverse=direction == 1, mask=mask)
+                out, state = self._run_layer(
+                    x,
+                    tuple(s[k] for s in initial),
+                    self._layer_parameters(layer, suffix),
+                    reverse=direction == 1,
+                    mask=mask,
+                )
                 outputs.append(out)
                 for final, s in zip(finals, state, strict=True):
                     final.append(s)
@@ -166,22 +192,32 @@ class RecurrentBase(nn.Module):
     def _check_input(self, x, packed: bool) -> Tensor:
         layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
         if not isinstance(x, Tensor):
-            raise TypeError(f"input must be a tensor of shape {layout} or a PackedSequence, "
-                            f"got {type(x).__name__}")
+            raise TypeError(
+                f"input must be a tensor of shape {layout} or a PackedSequence, "
+                f"got {type(x).__name__}"
+            )
         if not packed and x.dim() not in (2, 3):
-            raise ValueError(f"input must have shape {layout}, or (T, D) for one unbatched "
-                             f"sequence; got {x.dim()}-D shape {tuple(x.shape)}")
+            raise ValueError(
+                f"input must have shape {layout}, or (T, D) for one unbatched "
+                f"sequence; got {x.dim()}-D shape {tuple(x.shape)}"
+            )
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"input's last dimension must be input_size = "
-                             f"{self.input_size}, got shape {tuple(x.shape)}"
-                             + ("" if packed else f" (expected {layout}, D = {self.input_size})"))
+            raise ValueError(
+                f"input's last dimension must be input_size = "
+                f"{self.input_size}, got shape {tuple(x.shape)}"
+                + ("" if packed else f" (expected {layout}, D = {self.input_size})")
+            )
         if not packed and x.shape[1 if self.batch_first and x.dim() == 3 else 0] == 0:
-            raise ValueError(f"input has no time steps (T = 0): got shape {tuple(x.shape)} "
-                             f"for {layout}; pass at least one step, like {self.reference}")
+            raise ValueError(
+                f"input has no time steps (T = 0): got shape {tuple(x.shape)} "
+                f"for {layout}; pass at least one step, like {self.reference}"
+            )
         dtype = self.weight_ih_l0.dtype
         if x.dtype != dtype:
-            raise ValueError(f"input is {x.dtype} but the parameters are {dtype}: convert "
-                             f"one, e.g. input.to({dtype}) or model.to({x.dtype})")
+            raise ValueError(
+                f"input is {x.dtype} but the parameters are {dtype}: convert "
+                f"one, e.g. input.to({dtype}) or model.to({x.dtype})"
+            )
         return x
 
     def _check_hx(self, hx, x: Tensor, batched: bool) -> tuple[Tensor, ...]:
@@ -196,23 +232,31 @@ class RecurrentBase(nn.Module):
         spec = "(num_layers * num_directions, " + ("B, " if batched else "") + "H)"
         if len(names) == 1:
             if not isinstance(hx, Tensor):
-                raise TypeError(f"hx must be None or one tensor {names[0]} of shape {spec} "
-                                f"= {want}, got {type(hx).__name__}: {self.reference} has "
-                                "no cell state, so pass h_0 alone, not a tuple")
+                raise TypeError(
+                    f"hx must be None or one tensor {names[0]} of shape {spec} "
+                    f"= {want}, got {type(hx).__name__}: {self.reference} has "
+                    "no cell state, so pass h_0 alone, not a tuple"
+                )
             hx = (hx,)
         elif not isinstance(hx, tuple | list) or len(hx) != len(names):
             error = ValueError if isinstance(hx, tuple | list) else TypeError
-            raise error(f"hx must be None or a pair ({', '.join(names)}) of tensors, "
-                        f"got {type(hx).__name__}")
+            raise error(
+                f"hx must be None or a pair ({', '.join(names)}) of tensors, "
+                f"got {type(hx).__name__}"
+            )
         for name, a in zip(names, hx, strict=True):
             if not isinstance(a, Tensor) or tuple(a.shape) != want:
                 got = tuple(a.shape) if isinstance(a, Tensor) else type(a).__name__
                 error = ValueError if isinstance(a, Tensor) else TypeError
-                raise error(f"{name} must have shape {spec} = {want}, got {got}"
-                            + ("" if batched else " (unbatched input: no batch axis)"))
+                raise error(
+                    f"{name} must have shape {spec} = {want}, got {got}"
+                    + ("" if batched else " (unbatched input: no batch axis)")
+                )
             if a.dtype != x.dtype:
-                raise ValueError(f"{name} is {a.dtype} but the input is {x.dtype}: convert "
-                                 f"it, e.g. {name}.to({x.dtype})")
+                raise ValueError(
+                    f"{name} is {a.dtype} but the input is {x.dtype}: convert "
+                    f"it, e.g. {name}.to({x.dtype})"
+                )
         return tuple(hx) if batched else tuple(a.unsqueeze(1) for a in hx)
 
 
@@ -224,5 +268,4 @@ def _pack_like(x: Tensor, like: PackedSequence) -> PackedSequence:
     # gathers exactly those, step by step, which is PackedSequence's layout.
     rows = torch.arange(x.shape[1])[None, :]
     keep = (rows < like.batch_sizes[:, None]).to(x.device)
-    return PackedSequence(x[keep], like.batch_sizes, like.sorted_indices,
-                          like.unsorted_indices)
+    return PackedSequence(x[keep], like.batch_sizes, like.sorted_indices, like.unsorted_indices)

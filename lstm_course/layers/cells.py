@@ -32,8 +32,15 @@ from torch import Tensor, nn
 
 from lstm_course.checks import check_bool, check_int, check_positive
 
-__all__ = ["LSTMCell", "PeepholeLSTMCell", "NoForgetGateLSTMCell", "CIFGLSTMCell",
-           "NoOutputActivationLSTMCell", "LayerNormLSTMCell", "RecurrentLayer"]
+__all__ = [
+    "LSTMCell",
+    "PeepholeLSTMCell",
+    "NoForgetGateLSTMCell",
+    "CIFGLSTMCell",
+    "NoOutputActivationLSTMCell",
+    "LayerNormLSTMCell",
+    "RecurrentLayer",
+]
 
 
 class _GatedCell(nn.Module):
@@ -76,13 +83,15 @@ class _GatedCell(nn.Module):
         z = torch.addmm(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh.t())
         return (z + self.bias_hh).chunk(len(self.gates), dim=1)
 
-    def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
-                ) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor]:
         """One step: x (B, D), state (h, c) each (B, H) or None; returns (h, c)."""
         return self.forward_with_gates(x, state)[0]
 
-    def forward_with_gates(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
-                           ) -> tuple[tuple[Tensor, Tensor], dict[str, Tensor]]:
+    def forward_with_gates(
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[tuple[Tensor, Tensor], dict[str, Tensor]]:
         """One step, also returning the gate activations keyed "i", "f", "g", "o"."""
         h, c = self._check(x, state)
         return self._step(x, h, c)
@@ -95,26 +104,33 @@ class _GatedCell(nn.Module):
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.input_size:
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             error = ValueError if isinstance(x, Tensor) else TypeError
-            raise error(f"{name} takes one step x of shape (B, input_size) = (B, "
-                        f"{self.input_size}), got {got}; run a sequence with "
-                        "RecurrentLayer, and give one example as x[None]")
+            raise error(
+                f"{name} takes one step x of shape (B, input_size) = (B, "
+                f"{self.input_size}), got {got}; run a sequence with "
+                "RecurrentLayer, and give one example as x[None]"
+            )
         if x.dtype != self.weight_ih.dtype:
-            raise ValueError(f"x is {x.dtype} but the parameters are {self.weight_ih.dtype}: "
-                             f"convert one, e.g. x.to({self.weight_ih.dtype})")
+            raise ValueError(
+                f"x is {x.dtype} but the parameters are {self.weight_ih.dtype}: "
+                f"convert one, e.g. x.to({self.weight_ih.dtype})"
+            )
         want = (x.shape[0], self.hidden_size)
         if state is None:
             zeros = x.new_zeros(want)
             return zeros, zeros
         if not isinstance(state, tuple | list) or len(state) != 2:
             error = ValueError if isinstance(state, tuple | list) else TypeError
-            raise error(f"state must be None or a pair (h, c) of tensors, got "
-                        f"{type(state).__name__}")
+            raise error(
+                f"state must be None or a pair (h, c) of tensors, got {type(state).__name__}"
+            )
         for s_name, s in zip("hc", state, strict=True):
             if not isinstance(s, Tensor) or tuple(s.shape) != want:
                 got = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
                 error = ValueError if isinstance(s, Tensor) else TypeError
-                raise error(f"{s_name} must have shape (B, hidden_size) = {want} to go "
-                            f"with x of shape {tuple(x.shape)}, got {got}")
+                raise error(
+                    f"{s_name} must have shape (B, hidden_size) = {want} to go "
+                    f"with x of shape {tuple(x.shape)}, got {got}"
+                )
         return state[0], state[1]
 
 
@@ -156,8 +172,7 @@ class PeepholeLSTMCell(_GatedCell):
 
     def _extra_parameters(self, factory):
         for name in ("w_ci", "w_cf", "w_co"):
-            self.register_parameter(name, nn.Parameter(torch.empty(self.hidden_size,
-                                                                   **factory)))
+            self.register_parameter(name, nn.Parameter(torch.empty(self.hidden_size, **factory)))
 
     def _step(self, x, h, c_prev):
         zi, zf, zg, zo = self._preactivations(x, h)
@@ -268,10 +283,12 @@ class LayerNormLSTMCell(_GatedCell):
 
     has_bias = False
 
-    def __init__(self, input_size: int, hidden_size: int, eps: float = 1e-5,
-                 device=None, dtype=None):
-        self.eps = check_positive("eps", eps, " (it keeps LN of an all-zero vector, such as "
-                                              "W_hh h_0 for h_0 = 0, finite)")
+    def __init__(
+        self, input_size: int, hidden_size: int, eps: float = 1e-5, device=None, dtype=None
+    ):
+        self.eps = check_positive(
+            "eps", eps, " (it keeps LN of an all-zero vector, such as W_hh h_0 for h_0 = 0, finite)"
+        )
         super().__init__(input_size, hidden_size, device, dtype)
 
     def _extra_parameters(self, factory):
@@ -298,14 +315,22 @@ class LayerNormLSTMCell(_GatedCell):
         n_ih = self._normalize(x @ self.weight_ih.t())
         n_hh = self._normalize(h @ self.weight_hh.t())
         z = torch.addcmul(self.bias_ih, self.gain_ih, n_ih) + torch.addcmul(
-            self.bias_hh, self.gain_hh, n_hh)
+            self.bias_hh, self.gain_hh, n_hh
+        )
         zi, zf, zg, zo = z.chunk(4, dim=1)
         i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
         c = f * c + i * g
         n_c = self._normalize(c)
         h = o * torch.tanh(torch.addcmul(self.bias_c, self.gain_c, n_c))
-        return (h, c), {"i": i, "f": f, "g": g, "o": o, "ih_normalized": n_ih,
-                        "hh_normalized": n_hh, "c_normalized": n_c}
+        return (h, c), {
+            "i": i,
+            "f": f,
+            "g": g,
+            "o": o,
+            "ih_normalized": n_ih,
+            "hh_normalized": n_hh,
+            "c_normalized": n_c,
+        }
 
 
 class RecurrentLayer(nn.Module):
@@ -326,26 +351,34 @@ class RecurrentLayer(nn.Module):
     def __init__(self, cell: nn.Module, batch_first: bool = False):
         super().__init__()
         if not isinstance(cell, nn.Module) or not all(
-                hasattr(cell, a) for a in ("input_size", "hidden_size")):
-            raise TypeError(f"cell must be an nn.Module with input_size and hidden_size, "
-                            f"such as LSTMCell(D, H); got {type(cell).__name__}")
+            hasattr(cell, a) for a in ("input_size", "hidden_size")
+        ):
+            raise TypeError(
+                f"cell must be an nn.Module with input_size and hidden_size, "
+                f"such as LSTMCell(D, H); got {type(cell).__name__}"
+            )
         self.cell, self.batch_first = cell, check_bool("batch_first", batch_first)
 
     def extra_repr(self) -> str:
         return "batch_first=True" if self.batch_first else ""
 
-    def forward(self, input: Tensor, state: tuple[Tensor, Tensor] | None = None
-                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(
+        self, input: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
         D = self.cell.input_size
         if not isinstance(input, Tensor) or input.dim() != 3 or input.shape[2] != D:
             got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
-            raise ValueError(f"input must have shape {layout} with D = input_size = {D}, "
-                             f"got {got}; for one step call the cell itself")
+            raise ValueError(
+                f"input must have shape {layout} with D = input_size = {D}, "
+                f"got {got}; for one step call the cell itself"
+            )
         x = input.transpose(0, 1) if self.batch_first else input
         if x.shape[0] == 0:
-            raise ValueError(f"input has no time steps (T = 0): got shape "
-                             f"{tuple(input.shape)} for {layout}; pass at least one step")
+            raise ValueError(
+                f"input has no time steps (T = 0): got shape "
+                f"{tuple(input.shape)} for {layout}; pass at least one step"
+            )
         outputs = []
         for x_t in x.unbind(0):  # unbind, not x[t]: see modules.lstm_layer
             state = self.cell(x_t, state)

@@ -57,15 +57,17 @@ __all__ = [
 ]
 
 
-def dropout_mask(p: float, shape: tuple[int, ...], like: Tensor,
-                 generator: torch.Generator | None = None) -> Tensor:
+def dropout_mask(
+    p: float, shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
     """Inverted-dropout mask: zeros with probability ``p``, else ``1 / (1 - p)``."""
     keep = torch.rand(shape, device=like.device, dtype=like.dtype, generator=generator) >= p
     return keep.to(like.dtype) / (1 - p)
 
 
-def locked_dropout(x: Tensor, p: float, training: bool = True,
-                   generator: torch.Generator | None = None) -> Tensor:
+def locked_dropout(
+    x: Tensor, p: float, training: bool = True, generator: torch.Generator | None = None
+) -> Tensor:
     """Variational dropout of a (T, B, F) activation: one (B, F) mask for all T steps."""
     p = check_probability("p", p)
     if not training or p == 0:
@@ -75,8 +77,9 @@ def locked_dropout(x: Tensor, p: float, training: bool = True,
     return x * dropout_mask(p, (1, *x.shape[1:]), x, generator)
 
 
-def embedding_dropout(weight: Tensor, p: float, training: bool = True,
-                      generator: torch.Generator | None = None) -> Tensor:
+def embedding_dropout(
+    weight: Tensor, p: float, training: bool = True, generator: torch.Generator | None = None
+) -> Tensor:
     """The (V, E) embedding matrix with whole rows (words) zeroed with probability p.
 
     Look tokens up in the result (``F.embedding(tokens, dropped)``): every occurrence
@@ -88,9 +91,16 @@ def embedding_dropout(weight: Tensor, p: float, training: bool = True,
     return weight * dropout_mask(p, (weight.shape[0], 1), weight, generator)
 
 
-def dropout_lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weight_hh: Tensor,
-                       bias: Tensor | None = None, input_mask: Tensor | None = None,
-                       recurrent_mask: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+def dropout_lstm_layer(
+    x: Tensor,
+    h: Tensor,
+    c: Tensor,
+    weight_ih: Tensor,
+    weight_hh: Tensor,
+    bias: Tensor | None = None,
+    input_mask: Tensor | None = None,
+    recurrent_mask: Tensor | None = None,
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One LSTM layer over x (T, B, D), from state h, c (B, H), with fixed masks.
 
     ``input_mask`` (B, D) multiplies every x_t and ``recurrent_mask`` (B, H) every
@@ -105,8 +115,9 @@ def dropout_lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weigh
     outputs = []
     for t in range(T):
         # The mask acts only where h_{t-1} enters the gates; the step is chapter 5's cell.
-        h, c = lstm_cell(x_proj[t], h if recurrent_mask is None else h * recurrent_mask, c,
-                         weight_hh)
+        h, c = lstm_cell(
+            x_proj[t], h if recurrent_mask is None else h * recurrent_mask, c, weight_hh
+        )
         outputs.append(h)
     return torch.stack(outputs), (h, c)
 
@@ -134,11 +145,21 @@ class DropoutLSTM(RecurrentBase):
     state_names = ("h_0", "c_0")
     reference = "nn.LSTM"
 
-    def __init__(self, input_size: int, hidden_size: int, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, batch_first: bool = False, bias: bool = True,
-                 *, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias=bias, batch_first=batch_first,
-                         device=device, dtype=dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        batch_first: bool = False,
+        bias: bool = True,
+        *,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            input_size, hidden_size, bias=bias, batch_first=batch_first, device=device, dtype=dtype
+        )
         # One layer: RecurrentBase's dropout (between layers) never applies, so the name
         # is free for Keras's meaning, the dropout on the input.
         self.dropout = check_probability("dropout", dropout)
@@ -146,23 +167,34 @@ class DropoutLSTM(RecurrentBase):
         self.last_masks: tuple[Tensor | None, Tensor | None] = (None, None)
 
     def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, dropout={self.dropout}, "
-                f"recurrent_dropout={self.recurrent_dropout}, batch_first={self.batch_first}")
+        return (
+            f"{self.input_size}, {self.hidden_size}, dropout={self.dropout}, "
+            f"recurrent_dropout={self.recurrent_dropout}, batch_first={self.batch_first}"
+        )
 
-    def sample_masks(self, batch: int, like: Tensor, generator: torch.Generator | None = None
-                     ) -> tuple[Tensor | None, Tensor | None]:
+    def sample_masks(
+        self, batch: int, like: Tensor, generator: torch.Generator | None = None
+    ) -> tuple[Tensor | None, Tensor | None]:
         """Draw ``(input_mask (B, D), recurrent_mask (B, H))``; None where p is 0."""
-        m_x = (dropout_mask(self.dropout, (batch, self.input_size), like, generator)
-               if self.dropout > 0 else None)
-        m_h = (dropout_mask(self.recurrent_dropout, (batch, self.hidden_size), like, generator)
-               if self.recurrent_dropout > 0 else None)
+        m_x = (
+            dropout_mask(self.dropout, (batch, self.input_size), like, generator)
+            if self.dropout > 0
+            else None
+        )
+        m_h = (
+            dropout_mask(self.recurrent_dropout, (batch, self.hidden_size), like, generator)
+            if self.recurrent_dropout > 0
+            else None
+        )
         return m_x, m_h
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
         """See the class docstring; the checks and the layout are ``RecurrentBase``'s."""
         if isinstance(input, PackedSequence):
-            raise TypeError("DropoutLSTM takes a padded tensor, not a PackedSequence: pad "
-                            "in front instead, so that the final state follows the real tokens")
+            raise TypeError(
+                "DropoutLSTM takes a padded tensor, not a PackedSequence: pad "
+                "in front instead, so that the final state follows the real tokens"
+            )
         return super().forward(input, hx)
 
     def _run_layer(self, x, state, params, reverse, mask):
@@ -172,5 +204,4 @@ class DropoutLSTM(RecurrentBase):
         if self.training:
             self.last_masks = masks
         bias = params["bias_ih"] + params["bias_hh"] if self.bias else None
-        return dropout_lstm_layer(x, *state, params["weight_ih"], params["weight_hh"], bias,
-                                  *masks)
+        return dropout_lstm_layer(x, *state, params["weight_ih"], params["weight_hh"], bias, *masks)

@@ -40,11 +40,17 @@ class _LSTMLoop(torch.autograd.Function):
         # as the small elementwise kernels themselves.
         quads = gates.view(T, B, 4, H)
         i_s, f_s, g_s, o_s = (v.unbind(0) for v in quads.unbind(2))
-        ifs, os_ = gates[..., :2 * H].unbind(0), gates[..., 3 * H:].unbind(0)
+        ifs, os_ = gates[..., : 2 * H].unbind(0), gates[..., 3 * H :].unbind(0)
         w_t = weight_hh.t()
         h, c = h0, c0
-        steps = zip(gates.unbind(0), x_proj.unbind(0), cells.unbind(0),
-                    tanh_cells.unbind(0), hs.unbind(0), strict=True)
+        steps = zip(
+            gates.unbind(0),
+            x_proj.unbind(0),
+            cells.unbind(0),
+            tanh_cells.unbind(0),
+            hs.unbind(0),
+            strict=True,
+        )
         for t, (a, x_t, c_t, tc_t, h_t) in enumerate(steps):
             torch.addmm(x_t, h, w_t, out=a)
             ifs[t].sigmoid_()
@@ -92,8 +98,9 @@ class _LSTMLoop(torch.autograd.Function):
         return d_gates, dh, dc, d_weight_hh
 
 
-def lstm_loop(x_proj: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor
-              ) -> tuple[Tensor, Tensor, Tensor]:
+def lstm_loop(
+    x_proj: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
     """The LSTM's time loop with a handwritten backward pass.
 
     Args:
@@ -113,11 +120,12 @@ def lstm_loop(x_proj: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor
     H = four_h // 4
     for name, s in (("h0", h0), ("c0", c0)):
         if s.shape != (B, H):
-            raise ValueError(f"{name} must be (B, H) = {(B, H)} to match x_proj "
-                             f"{tuple(x_proj.shape)}, got {tuple(s.shape)}")
+            raise ValueError(
+                f"{name} must be (B, H) = {(B, H)} to match x_proj "
+                f"{tuple(x_proj.shape)}, got {tuple(s.shape)}"
+            )
     if weight_hh.shape != (four_h, H):
-        raise ValueError(f"weight_hh must be (4H, H) = {(four_h, H)}, "
-                         f"got {tuple(weight_hh.shape)}")
+        raise ValueError(f"weight_hh must be (4H, H) = {(four_h, H)}, got {tuple(weight_hh.shape)}")
     if T == 0:
         raise ValueError("x_proj has no time steps (T = 0)")
     return _LSTMLoop.apply(x_proj.contiguous(), h0.contiguous(), c0.contiguous(), weight_hh)

@@ -44,13 +44,14 @@ def log_g(x: Tensor) -> Tensor:
 
 def _check_sequence(name: str, a: Tensor, b: Tensor, h0: Tensor | None) -> None:
     if a.dim() != 3 or a.shape != b.shape:
-        raise ValueError(f"{name}: the coefficients and values must both be (T, B, H) with "
-                         f"the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"{name}: the coefficients and values must both be (T, B, H) with "
+            f"the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     if a.shape[0] < 1:
         raise ValueError(f"{name}: the sequence is empty (T = 0); pass at least one step")
     if h0 is not None and h0.shape != a.shape[1:]:
-        raise ValueError(f"{name}: h0 must be (B, H) = {tuple(a.shape[1:])}, "
-                         f"got {tuple(h0.shape)}")
+        raise ValueError(f"{name}: h0 must be (B, H) = {tuple(a.shape[1:])}, got {tuple(h0.shape)}")
 
 
 def scan_loop(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
@@ -86,7 +87,7 @@ def scan_log(log_a: Tensor, log_b: Tensor, log_h0: Tensor | None = None) -> Tens
     if log_h0 is not None:  # h_0 is the value of a step 0 whose coefficient is 1
         log_a = torch.cat([torch.zeros_like(log_h0)[None], log_a])
         log_b = torch.cat([log_h0[None], log_b])
-    a_star = torch.cumsum(log_a, dim=0)                       # log of a_1 a_2 ... a_t
+    a_star = torch.cumsum(log_a, dim=0)  # log of a_1 a_2 ... a_t
     log_h = a_star + torch.logcumsumexp(log_b - a_star, dim=0)
     h = torch.exp(log_h)
     return h if log_h0 is None else h[1:]
@@ -125,25 +126,32 @@ class _MinimalRNN(nn.Module):
         super().__init__()
         self.input_size = check_int("input_size", input_size)
         self.hidden_size = check_int("hidden_size", hidden_size)
-        self.linear = nn.Linear(self.input_size, self.num_blocks * self.hidden_size,
-                                device=device, dtype=dtype)
+        self.linear = nn.Linear(
+            self.input_size, self.num_blocks * self.hidden_size, device=device, dtype=dtype
+        )
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
 
     def _project(self, x: Tensor, h0: Tensor | None) -> tuple[Tensor, ...]:
         if x.dim() != 3 or x.shape[-1] != self.input_size:
-            raise ValueError(f"x must be (T, B, D) with D = input_size = {self.input_size}, "
-                             f"got shape {tuple(x.shape)}")
-        if h0 is not None and (h0.shape != (x.shape[1], self.hidden_size)
-                               or not bool((h0 > 0).all())):
-            raise ValueError(f"h0 must be (B, H) = ({x.shape[1]}, {self.hidden_size}) with "
-                             "every entry > 0 (the log-space scan takes its log; g(.) of "
-                             "anything is a valid choice), or None for zeros")
+            raise ValueError(
+                f"x must be (T, B, D) with D = input_size = {self.input_size}, "
+                f"got shape {tuple(x.shape)}"
+            )
+        if h0 is not None and (
+            h0.shape != (x.shape[1], self.hidden_size) or not bool((h0 > 0).all())
+        ):
+            raise ValueError(
+                f"h0 must be (B, H) = ({x.shape[1]}, {self.hidden_size}) with "
+                "every entry > 0 (the log-space scan takes its log; g(.) of "
+                "anything is a valid choice), or None for zeros"
+            )
         return self.linear(x).chunk(self.num_blocks, dim=-1)
 
-    def forward(self, x: Tensor, h0: Tensor | None = None,
-                parallel: bool = True) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, x: Tensor, h0: Tensor | None = None, parallel: bool = True
+    ) -> tuple[Tensor, Tensor]:
         """Run over a sequence.
 
         Args:

@@ -61,10 +61,17 @@ def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor) -> tuple[
     return h, c
 
 
-def lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weight_hh: Tensor,
-               bias: Tensor | None = None, reverse: bool = False,
-               mask: Tensor | None = None, handwritten_backward: bool = False
-               ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+def lstm_layer(
+    x: Tensor,
+    h: Tensor,
+    c: Tensor,
+    weight_ih: Tensor,
+    weight_hh: Tensor,
+    bias: Tensor | None = None,
+    reverse: bool = False,
+    mask: Tensor | None = None,
+    handwritten_backward: bool = False,
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One layer in one direction over a whole sequence.
 
     Args:
@@ -111,8 +118,7 @@ def lstm_layer(x: Tensor, h: Tensor, c: Tensor, weight_ih: Tensor, weight_hh: Te
     return torch.stack(outputs), (h, c)
 
 
-def gru_cell(x_proj: Tensor, h: Tensor, weight_hh: Tensor,
-             bias_hh: Tensor | None = None) -> Tensor:
+def gru_cell(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None = None) -> Tensor:
     """One GRU step, given the step's input projection (gate order r, z, n, as nn.GRU).
 
     Args:
@@ -130,15 +136,22 @@ def gru_cell(x_proj: Tensor, h: Tensor, weight_hh: Tensor,
     h_proj = h @ weight_hh.t() if bias_hh is None else torch.addmm(bias_hh, h, weight_hh.t())
     H = h.shape[1]
     # r and z in one sigmoid over their 2H columns, as their pre-activations are adjacent.
-    r, z = torch.sigmoid(x_proj[:, :2 * H] + h_proj[:, :2 * H]).chunk(2, dim=1)
-    n = torch.tanh(x_proj[:, 2 * H:] + r * h_proj[:, 2 * H:])
+    r, z = torch.sigmoid(x_proj[:, : 2 * H] + h_proj[:, : 2 * H]).chunk(2, dim=1)
+    n = torch.tanh(x_proj[:, 2 * H :] + r * h_proj[:, 2 * H :])
     # (1 - z) * n + z * h = n + z * (h - n): lerp does it in one kernel.
     return torch.lerp(n, h, z)
 
 
-def gru_layer(x: Tensor, h: Tensor, weight_ih: Tensor, weight_hh: Tensor,
-              bias_ih: Tensor | None = None, bias_hh: Tensor | None = None,
-              reverse: bool = False, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def gru_layer(
+    x: Tensor,
+    h: Tensor,
+    weight_ih: Tensor,
+    weight_hh: Tensor,
+    bias_ih: Tensor | None = None,
+    bias_hh: Tensor | None = None,
+    reverse: bool = False,
+    mask: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
     """One GRU layer in one direction over a whole sequence; mirrors ``lstm_layer``.
 
     Args:
@@ -204,25 +217,54 @@ class LSTM(RecurrentBase):
     reference = "nn.LSTM"
     _repr_defaults = (*RecurrentBase._repr_defaults, ("handwritten_backward", False))
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None,
-                 *, handwritten_backward: bool = False):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+        *,
+        handwritten_backward: bool = False,
+    ):
         if proj_size != 0:
-            raise NotImplementedError(f"proj_size={proj_size!r} is not supported: this LSTM "
-                                      "has no projection (proj_size=0); use torch.nn.LSTM "
-                                      "for LSTMs with projections")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device, dtype)
+            raise NotImplementedError(
+                f"proj_size={proj_size!r} is not supported: this LSTM "
+                "has no projection (proj_size=0); use torch.nn.LSTM "
+                "for LSTMs with projections"
+            )
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+        )
         self.handwritten_backward = check_bool("handwritten_backward", handwritten_backward)
 
     def _run_layer(self, x, state, params, reverse, mask):
         bias = None
         if self.bias:  # the two biases only ever appear as a sum: add them once
             bias = params["bias_ih"] + params["bias_hh"]
-        return lstm_layer(x, *state, params["weight_ih"], params["weight_hh"], bias,
-                          reverse=reverse, mask=mask,
-                          handwritten_backward=self.handwritten_backward)
+        return lstm_layer(
+            x,
+            *state,
+            params["weight_ih"],
+            params["weight_hh"],
+            bias,
+            reverse=reverse,
+            mask=mask,
+            handwritten_backward=self.handwritten_backward,
+        )
 
 
 class GRU(RecurrentBase):
@@ -254,14 +296,40 @@ class GRU(RecurrentBase):
     state_names = ("h_0",)
     reference = "nn.GRU"
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+        )
 
     def _run_layer(self, x, state, params, reverse, mask):
         (h,) = state
-        out, h = gru_layer(x, h, params["weight_ih"], params["weight_hh"], params["bias_ih"],
-                           params["bias_hh"], reverse=reverse, mask=mask)
+        out, h = gru_layer(
+            x,
+            h,
+            params["weight_ih"],
+            params["weight_hh"],
+            params["bias_ih"],
+            params["bias_hh"],
+            reverse=reverse,
+            mask=mask,
+        )
         return out, (h,)

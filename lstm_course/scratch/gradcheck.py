@@ -35,31 +35,42 @@ _TINY = np.finfo(np.float64).tiny
 
 def _check_float64(name: str, x) -> None:
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array (it is perturbed in place), got "
-                        f"{type(x).__name__}: pass np.asarray(..., dtype=np.float64)")
+        raise TypeError(
+            f"{name} must be a NumPy array (it is perturbed in place), got "
+            f"{type(x).__name__}: pass np.asarray(..., dtype=np.float64)"
+        )
     if x.dtype != np.float64:
-        raise ValueError(f"{name} has dtype {x.dtype}, but finite differences need float64 "
-                         f"(in float32 rounding swamps the difference): convert it and the "
-                         f"function's other inputs with .astype(np.float64)")
+        raise ValueError(
+            f"{name} has dtype {x.dtype}, but finite differences need float64 "
+            f"(in float32 rounding swamps the difference): convert it and the "
+            f"function's other inputs with .astype(np.float64)"
+        )
     if not x.flags.writeable:
-        raise ValueError(f"{name} is read-only, but it must be perturbed in place: pass a "
-                         f"writeable array (e.g. {name}.copy(), then make f use the copy)")
+        raise ValueError(
+            f"{name} is read-only, but it must be perturbed in place: pass a "
+            f"writeable array (e.g. {name}.copy(), then make f use the copy)"
+        )
 
 
 def _scalar(value, where: str) -> float:
     value = np.asarray(value)
     if value.size != 1:
-        raise ValueError(f"f must return a scalar loss, but returned shape {value.shape} "
-                         f"{where}: sum or average it to one number")
+        raise ValueError(
+            f"f must return a scalar loss, but returned shape {value.shape} "
+            f"{where}: sum or average it to one number"
+        )
     value = float(value.reshape(()))
     if not np.isfinite(value):
-        raise ValueError(f"f returned {value} {where}: the loss must be finite there "
-                         f"(try a smaller eps or inputs away from a singularity)")
+        raise ValueError(
+            f"f returned {value} {where}: the loss must be finite there "
+            f"(try a smaller eps or inputs away from a singularity)"
+        )
     return value
 
 
-def numerical_gradient(f: Callable[[], ArrayLike], x: NDArray[np.float64],
-                       eps: float = 1e-6) -> NDArray[np.float64]:
+def numerical_gradient(
+    f: Callable[[], ArrayLike], x: NDArray[np.float64], eps: float = 1e-6
+) -> NDArray[np.float64]:
     """Gradient of the scalar ``f()`` with respect to ``x``, by central differences.
 
     Each entry of ``x`` is set to ``x_j + eps`` and to ``x_j - eps`` in place, ``f`` is
@@ -110,8 +121,10 @@ def relative_error(a: ArrayLike, b: ArrayLike) -> float:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"cannot compare arrays of shapes {a.shape} and {b.shape}: pass "
-                         f"gradients of the same array")
+        raise ValueError(
+            f"cannot compare arrays of shapes {a.shape} and {b.shape}: pass "
+            f"gradients of the same array"
+        )
     if a.size == 0:
         return 0.0
     # The denominator is floored at the smallest normal float so that two zero arrays
@@ -119,8 +132,12 @@ def relative_error(a: ArrayLike, b: ArrayLike) -> float:
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), _TINY))
 
 
-def check_gradients(loss_fn: Callable[[], ArrayLike], arrays: Mapping[str, NDArray[np.float64]],
-                    analytic: Mapping[str, ArrayLike], eps: float = 1e-6) -> dict[str, float]:
+def check_gradients(
+    loss_fn: Callable[[], ArrayLike],
+    arrays: Mapping[str, NDArray[np.float64]],
+    analytic: Mapping[str, ArrayLike],
+    eps: float = 1e-6,
+) -> dict[str, float]:
     """Compare analytic gradients with finite differences, for several named arrays.
 
     Args:
@@ -135,16 +152,20 @@ def check_gradients(loss_fn: Callable[[], ArrayLike], arrays: Mapping[str, NDArr
         dict name -> ``relative_error(analytic, numerical)``, in the order of ``arrays``.
     """
     if set(arrays) != set(analytic):
-        raise ValueError(f"arrays and analytic must have the same names: only in arrays "
-                         f"{sorted(set(arrays) - set(analytic))}, only in analytic "
-                         f"{sorted(set(analytic) - set(arrays))}")
+        raise ValueError(
+            f"arrays and analytic must have the same names: only in arrays "
+            f"{sorted(set(arrays) - set(analytic))}, only in analytic "
+            f"{sorted(set(analytic) - set(arrays))}"
+        )
     errors = {}
     for name, x in arrays.items():
         _check_float64(f"arrays[{name!r}]", x)
         grad = np.asarray(analytic[name])
         if grad.shape != x.shape:
-            raise ValueError(f"analytic[{name!r}] has shape {grad.shape} but arrays[{name!r}] "
-                             f"has shape {x.shape}: a gradient has its array's shape")
+            raise ValueError(
+                f"analytic[{name!r}] has shape {grad.shape} but arrays[{name!r}] "
+                f"has shape {x.shape}: a gradient has its array's shape"
+            )
         errors[name] = relative_error(grad, numerical_gradient(loss_fn, x, eps))
     return errors
 
@@ -160,4 +181,6 @@ def verdict(errors: Mapping[str, float], bar: float = 1e-7) -> str:
     width = max(len(str(name)) for name in errors)
     return "\n".join(
         f"{name!s:<{width}}  relative error {'<' if err < bar else '>='} {bar:.0e}: "
-        f"{'PASS' if err < bar else 'FAIL'}" for name, err in errors.items())
+        f"{'PASS' if err < bar else 'FAIL'}"
+        for name, err in errors.items()
+    )

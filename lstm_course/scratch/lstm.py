@@ -72,9 +72,12 @@ def sigmoid(z: Array) -> Array:
     return 0.5 + 0.5 * np.tanh(0.5 * z)
 
 
-def init_params(input_size: int, hidden_size: int,
-                rng: int | np.random.Generator | None = None,
-                dtype: DTypeLike = np.float64) -> LSTMParams:
+def init_params(
+    input_size: int,
+    hidden_size: int,
+    rng: int | np.random.Generator | None = None,
+    dtype: DTypeLike = np.float64,
+) -> LSTMParams:
     """Random parameters as ``nn.LSTM`` draws them: uniform in (-1/sqrt(H), 1/sqrt(H)).
 
     Args:
@@ -94,8 +97,12 @@ def init_params(input_size: int, hidden_size: int,
     rng = np.random.default_rng(rng)
     k = 1 / np.sqrt(hidden_size)
     D, H = input_size, hidden_size
-    shapes = {"weight_ih": (4 * H, D), "weight_hh": (4 * H, H), "bias_ih": (4 * H,),
-              "bias_hh": (4 * H,)}
+    shapes = {
+        "weight_ih": (4 * H, D),
+        "weight_hh": (4 * H, H),
+        "bias_ih": (4 * H,),
+        "bias_hh": (4 * H,),
+    }
     return {name: rng.uniform(-k, k, shape).astype(dtype) for name, shape in shapes.items()}
 
 
@@ -123,9 +130,9 @@ class _GateActivations:
     def __init__(self, H: int, dtype):
         # Columns of the sigmoid gates i, f, o get 1/2; the tanh candidate g keeps 1.
         self.half = np.full(4 * H, 0.5, dtype)
-        self.half[2 * H:3 * H] = 1
+        self.half[2 * H : 3 * H] = 1
         self.shift = np.full(4 * H, 0.5, dtype)
-        self.shift[2 * H:3 * H] = 0
+        self.shift[2 * H : 3 * H] = 0
 
     def apply_(self, a: np.ndarray) -> np.ndarray:
         """In place: a holds the halved pre-activations (B, 4H); returns i, f, g, o."""
@@ -155,7 +162,7 @@ def _forward(x, p, h0, c0):
         a = gates[t]
         a += np.matmul(hs[t], w_hh_t, out=recurrent)
         act.apply_(a)
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         np.multiply(f, cs[t], out=cs[t + 1])  # c_t = f * c_{t-1} + i * g
         cs[t + 1] += np.multiply(i, g, out=i_times_g)
         np.tanh(cs[t + 1], out=tanh_cs[t])  # h_t = o * tanh(c_t)
@@ -166,17 +173,18 @@ def _forward(x, p, h0, c0):
 def _backward(dy, cache, dh, dc):
     """Backpropagation through time. dy (T, B, H); dh, dc (B, H) arrive at the final
     state and are overwritten. Returns dx (T, B, D), grads, (dh_0, dc_0)."""
-    x, p, gates, hs, cs, tanh_cs = (cache[k] for k in
-                                    ("x", "params", "gates", "hs", "cs", "tanh_cs"))
+    x, p, gates, hs, cs, tanh_cs = (
+        cache[k] for k in ("x", "params", "gates", "hs", "cs", "tanh_cs")
+    )
     T, B, D = x.shape
     H = hs.shape[2]
-    i, f, g, o = (gates[:, :, k * H:(k + 1) * H] for k in range(4))
+    i, f, g, o = (gates[:, :, k * H : (k + 1) * H] for k in range(4))
     # da[t] will hold dL/d(pre-activations) of step t. First, for all steps at once, the
     # factors that do not depend on the recursion: what dc_t is multiplied by to give
     # da_i, da_f, da_g, and what dh_t is multiplied by to give da_o. Derivatives come
     # from the saved outputs: sigmoid' = s (1 - s), tanh' = 1 - t^2.
     da = _POOL.empty((T, B, 4 * H), x.dtype)
-    da_i, da_f, da_g, da_o = (da[:, :, k * H:(k + 1) * H] for k in range(4))
+    da_i, da_f, da_g, da_o = (da[:, :, k * H : (k + 1) * H] for k in range(4))
     np.subtract(1, i, out=da_i)
     da_i *= i
     da_i *= g  # g * i (1 - i)
@@ -228,18 +236,21 @@ def _backward(dy, cache, dh, dc):
 
 def _check_dtype(name, a, dtype=None, ref="the parameters"):
     if a.dtype not in _DTYPES:
-        raise ValueError(f"{name} has dtype {a.dtype}, which is not supported: use float32 "
-                         f"or float64, e.g. {name}.astype(np.float64)")
+        raise ValueError(
+            f"{name} has dtype {a.dtype}, which is not supported: use float32 "
+            f"or float64, e.g. {name}.astype(np.float64)"
+        )
     if dtype is not None and a.dtype != dtype:
-        raise ValueError(f"{name} is {a.dtype} but {ref} {dtype}: use one dtype for "
-                         f"everything, e.g. {name}.astype(np.{dtype})")
+        raise ValueError(
+            f"{name} is {a.dtype} but {ref} {dtype}: use one dtype for "
+            f"everything, e.g. {name}.astype(np.{dtype})"
+        )
 
 
 def _array(name, a, spec, shape, dtype, ref="the parameters are", hint=""):
     """``a`` as an array, checked against ``shape`` (None: any size), spelled ``spec``."""
     a = np.asarray(a)
-    if a.ndim != len(shape) or any(n not in (None, m)
-                                   for n, m in zip(shape, a.shape, strict=True)):
+    if a.ndim != len(shape) or any(n not in (None, m) for n, m in zip(shape, a.shape, strict=True)):
         want = str(tuple("?" if n is None else n for n in shape)).replace("'", "")
         raise ValueError(f"{name} must have shape {spec} = {want}, got {a.shape}{hint}")
     _check_dtype(name, a, dtype, ref)
@@ -249,26 +260,45 @@ def _array(name, a, spec, shape, dtype, ref="the parameters are", hint=""):
 def _check_params(params):
     """Validated params as a dict of arrays, with D and H."""
     if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict with keys {', '.join(KEYS)} (see "
-                        f"init_params), got {type(params).__name__}")
+        raise TypeError(
+            f"params must be a dict with keys {', '.join(KEYS)} (see "
+            f"init_params), got {type(params).__name__}"
+        )
     missing = [k for k in KEYS if k not in params]
     extra = [k for k in params if k not in KEYS]
     if missing or extra:
-        hint = ("; nn.LSTM's names end in _l0: drop that suffix"
-                if any(str(k).endswith("_l0") for k in extra) else "")
-        raise ValueError(f"params must have exactly the keys {', '.join(KEYS)}: missing "
-                         f"{missing}, unexpected {extra}{hint}")
+        hint = (
+            "; nn.LSTM's names end in _l0: drop that suffix"
+            if any(str(k).endswith("_l0") for k in extra)
+            else ""
+        )
+        raise ValueError(
+            f"params must have exactly the keys {', '.join(KEYS)}: missing "
+            f"{missing}, unexpected {extra}{hint}"
+        )
     w_ih = np.asarray(params["weight_ih"])
     if w_ih.ndim != 2 or w_ih.shape[0] % 4 or 0 in w_ih.shape:
-        raise ValueError(f"weight_ih must have shape (4H, D), the gates i, f, g, o stacked "
-                         f"by rows, with H, D >= 1; got {w_ih.shape}")
+        raise ValueError(
+            f"weight_ih must have shape (4H, D), the gates i, f, g, o stacked "
+            f"by rows, with H, D >= 1; got {w_ih.shape}"
+        )
     _check_dtype("weight_ih", w_ih)
     H, D = w_ih.shape[0] // 4, w_ih.shape[1]
     p = {"weight_ih": w_ih}
-    for name, spec, shape in (("weight_hh", "(4H, H)", (4 * H, H)),
-                              ("bias_ih", "(4H,)", (4 * H,)), ("bias_hh", "(4H,)", (4 * H,))):
-        p[name] = _array(name, params[name], spec, shape, w_ih.dtype,
-                         ref="weight_ih is", hint=f" (H = {H}, from weight_ih)")
+    for name, spec, shape in (
+        ("weight_hh", "(4H, H)", (4 * H, H)),
+        ("bias_ih", "(4H,)", (4 * H,)),
+        ("bias_hh", "(4H,)", (4 * H,)),
+    ):
+        p[name] = _array(
+            name,
+            params[name],
+            spec,
+            shape,
+            w_ih.dtype,
+            ref="weight_ih is",
+            hint=f" (H = {H}, from weight_ih)",
+        )
     return p, D, H
 
 
@@ -278,11 +308,14 @@ def _check_pair(name, pair, names, B, H, dtype):
         return np.zeros((B, H), dtype), np.zeros((B, H), dtype)
     if not isinstance(pair, tuple | list) or len(pair) != 2:
         error = ValueError if isinstance(pair, tuple | list) else TypeError
-        raise error(f"{name} must be None or a pair ({', '.join(names)}) of (B, H) "
-                    f"arrays, got {type(pair).__name__}")
+        raise error(
+            f"{name} must be None or a pair ({', '.join(names)}) of (B, H) "
+            f"arrays, got {type(pair).__name__}"
+        )
     hint = f" (B = {B}, from x; H = {H}, from the parameters)"
-    return tuple(_array(n, a, "(B, H)", (B, H), dtype, hint=hint)
-                 for n, a in zip(names, pair, strict=True))
+    return tuple(
+        _array(n, a, "(B, H)", (B, H), dtype, hint=hint) for n, a in zip(names, pair, strict=True)
+    )
 
 
 def _unpack(cache, forward):
@@ -294,9 +327,9 @@ def _unpack(cache, forward):
 # --- the public API -----------------------------------------------------------------------
 
 
-def lstm_cell_forward(x: ArrayLike, params: Mapping[str, ArrayLike],
-                      state: tuple[ArrayLike, ArrayLike] | None = None
-                      ) -> tuple[State, Cache]:
+def lstm_cell_forward(
+    x: ArrayLike, params: Mapping[str, ArrayLike], state: tuple[ArrayLike, ArrayLike] | None = None
+) -> tuple[State, Cache]:
     """One LSTM step, the unit chapter 3 derives.
 
     Args:
@@ -309,16 +342,23 @@ def lstm_cell_forward(x: ArrayLike, params: Mapping[str, ArrayLike],
         needs.
     """
     p, D, H = _check_params(params)
-    x = _array("x", x, "(B, D)", (None, D), p["weight_ih"].dtype, hint=f" (D = {D}, from "
-               "weight_ih); for a whole sequence (T, B, D) use lstm_forward")
+    x = _array(
+        "x",
+        x,
+        "(B, D)",
+        (None, D),
+        p["weight_ih"].dtype,
+        hint=f" (D = {D}, from weight_ih); for a whole sequence (T, B, D) use lstm_forward",
+    )
     h, c = _check_pair("state", state, ("h_prev", "c_prev"), x.shape[0], H, x.dtype)
     cache = _forward(x[None], p, h, c)
     cache["made_by"] = "lstm_cell_forward"
     return (cache["hs"][1].copy(), cache["cs"][1].copy()), cache
 
 
-def lstm_cell_backward(dh: ArrayLike, cache: Cache, dc: ArrayLike | None = None
-                       ) -> tuple[Array, LSTMParams, State]:
+def lstm_cell_backward(
+    dh: ArrayLike, cache: Cache, dc: ArrayLike | None = None
+) -> tuple[Array, LSTMParams, State]:
     """Back through one step.
 
     Args:
@@ -339,9 +379,9 @@ def lstm_cell_backward(dh: ArrayLike, cache: Cache, dc: ArrayLike | None = None
     return dx[0], grads, dstate
 
 
-def lstm_forward(x: ArrayLike, params: Mapping[str, ArrayLike],
-                 state: tuple[ArrayLike, ArrayLike] | None = None
-                 ) -> tuple[Array, State, Cache]:
+def lstm_forward(
+    x: ArrayLike, params: Mapping[str, ArrayLike], state: tuple[ArrayLike, ArrayLike] | None = None
+) -> tuple[Array, State, Cache]:
     """Run an LSTM over a sequence, like ``nn.LSTM`` with one layer.
 
     Args:
@@ -357,8 +397,14 @@ def lstm_forward(x: ArrayLike, params: Mapping[str, ArrayLike],
         in place.
     """
     p, D, H = _check_params(params)
-    x = _array("x", x, "(T, B, D)", (None, None, D), p["weight_ih"].dtype,
-               hint=f" (D = {D}, from weight_ih)")
+    x = _array(
+        "x",
+        x,
+        "(T, B, D)",
+        (None, None, D),
+        p["weight_ih"].dtype,
+        hint=f" (D = {D}, from weight_ih)",
+    )
     T, B, _ = x.shape
     if T == 0:
         raise ValueError("x has no time steps (T = 0): pass at least one, like nn.LSTM")
@@ -370,9 +416,9 @@ def lstm_forward(x: ArrayLike, params: Mapping[str, ArrayLike],
     return y, (cache["hs"][T].copy(), cache["cs"][T].copy()), cache
 
 
-def lstm_backward(dy: ArrayLike, cache: Cache,
-                  dstate: tuple[ArrayLike, ArrayLike] | None = None
-                  ) -> tuple[Array, LSTMParams, State]:
+def lstm_backward(
+    dy: ArrayLike, cache: Cache, dstate: tuple[ArrayLike, ArrayLike] | None = None
+) -> tuple[Array, LSTMParams, State]:
     """Backpropagation through time for ``lstm_forward``.
 
     Args:

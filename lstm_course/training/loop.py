@@ -75,9 +75,15 @@ def _weight(targets) -> int:
     return targets.numel() if isinstance(targets, torch.Tensor) else len(targets)
 
 
-def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable,
-             metrics: dict[str, Metric] | None = None, device: torch.device | str | None = None,
-             *, forward: Callable = default_forward) -> dict[str, float]:
+def evaluate(
+    model: nn.Module,
+    loader: Iterable,
+    loss_fn: Callable,
+    metrics: dict[str, Metric] | None = None,
+    device: torch.device | str | None = None,
+    *,
+    forward: Callable = default_forward,
+) -> dict[str, float]:
     """Mean loss and metrics over ``loader``: ``{"loss": ..., "<metric>": ...}``.
 
     Runs in eval mode (dropout off) without gradients, then puts the model back in
@@ -102,8 +108,17 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable,
     return {name: float(total) / seen for name, total in totals.items()}
 
 
-def _check_fit_args(epochs, clip_grad_norm, early_stopping, mode, monitor, metrics, val_loader,
-                    restore_best, progress) -> None:
+def _check_fit_args(
+    epochs,
+    clip_grad_norm,
+    early_stopping,
+    mode,
+    monitor,
+    metrics,
+    val_loader,
+    restore_best,
+    progress,
+) -> None:
     check_int("epochs", epochs)
     if clip_grad_norm is not None:
         check_positive("clip_grad_norm", clip_grad_norm)
@@ -240,13 +255,26 @@ def _step_scheduler(scheduler, monitored: float) -> None:
         scheduler.step()
 
 
-def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable,
-        optimizer: torch.optim.Optimizer, epochs: int, *, val_loader: Iterable | None = None,
-        metrics: dict[str, Metric] | None = None, clip_grad_norm: float | None = None,
-        device: torch.device | str | None = None, early_stopping: int | None = None,
-        monitor: str = "val_loss", mode: str = "auto", restore_best: bool = True,
-        scheduler=None, progress: bool = True, step_fn: Callable | None = None,
-        forward: Callable = default_forward) -> History:
+def fit(
+    model: nn.Module,
+    train_loader: Iterable,
+    loss_fn: Callable,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    *,
+    val_loader: Iterable | None = None,
+    metrics: dict[str, Metric] | None = None,
+    clip_grad_norm: float | None = None,
+    device: torch.device | str | None = None,
+    early_stopping: int | None = None,
+    monitor: str = "val_loss",
+    mode: str = "auto",
+    restore_best: bool = True,
+    scheduler=None,
+    progress: bool = True,
+    step_fn: Callable | None = None,
+    forward: Callable = default_forward,
+) -> History:
     """Train ``model`` for up to ``epochs`` passes over ``train_loader``.
 
     Each step: ``loss_fn(forward(model, inputs), targets)``, backward, gradient
@@ -268,8 +296,17 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable,
     forward: ``forward(model, inputs) -> outputs``, used for training and evaluation.
     """
     metrics = metrics or {}
-    _check_fit_args(epochs, clip_grad_norm, early_stopping, mode, monitor, metrics, val_loader,
-                    restore_best, progress)
+    _check_fit_args(
+        epochs,
+        clip_grad_norm,
+        early_stopping,
+        mode,
+        monitor,
+        metrics,
+        val_loader,
+        restore_best,
+        progress,
+    )
     if device is not None:
         device = torch.device(device)
         model.to(device)
@@ -277,8 +314,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable,
         device = model_device(model)
     if mode == "auto":
         mode = "min" if monitor.endswith("loss") else "max"
-    updates = _Updates(model, loss_fn, optimizer, device, metrics, clip_grad_norm, step_fn,
-                       forward)
+    updates = _Updates(model, loss_fn, optimizer, device, metrics, clip_grad_norm, step_fn, forward)
     history = _new_history(metrics, val_loader is not None)
     patience = _Patience(mode, early_stopping)
     start = time.perf_counter()
@@ -287,8 +323,12 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable,
         epoch_start = time.perf_counter()
         history.lr.append(optimizer.param_groups[0]["lr"])
         # A manual bar (not tqdm(loader)) stays open, so the epoch summary can go on it.
-        bar = tqdm(total=_length(train_loader), desc=f"epoch {epoch}/{epochs}",
-                   disable=not progress, dynamic_ncols=True)
+        bar = tqdm(
+            total=_length(train_loader),
+            desc=f"epoch {epoch}/{epochs}",
+            disable=not progress,
+            dynamic_ncols=True,
+        )
         train = updates.epoch(train_loader, bar)
         val = None
         if val_loader is not None:
@@ -307,8 +347,10 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: Callable,
         if stop:
             history.stopped_early = True
             if progress:
-                tqdm.write(f"early stopping: no better {monitor} for {patience.bad_epochs} "
-                           f"epochs, best was epoch {history.best_epoch}")
+                tqdm.write(
+                    f"early stopping: no better {monitor} for {patience.bad_epochs} "
+                    f"epochs, best was epoch {history.best_epoch}"
+                )
             break
 
     if early_stopping is not None and restore_best and patience.best.state is not None:

@@ -73,7 +73,9 @@ class History:
 def binary_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
     """Share of correct signs: one logit per example, targets 0/1 of the same size."""
     if logits.numel() != targets.numel():
-        raise ValueError(f"{tuple(logits.shape)} logits do not match {tuple(targets.shape)} targets")
+        raise ValueError(
+            f"{tuple(logits.shape)} logits do not match {tuple(targets.shape)} targets"
+        )
     predicted = (logits.reshape(-1) > 0).long()
     return (predicted == targets.reshape(-1).long()).float().mean().item()
 
@@ -81,7 +83,9 @@ def binary_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
 def multiclass_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
     """Share of correct argmax: logits (..., C), class-index targets (...)."""
     if logits[..., 0].numel() != targets.numel():
-        raise ValueError(f"{tuple(logits.shape)} logits do not match {tuple(targets.shape)} targets")
+        raise ValueError(
+            f"{tuple(logits.shape)} logits do not match {tuple(targets.shape)} targets"
+        )
     predicted = logits.argmax(dim=-1).reshape(-1)
     return (predicted == targets.reshape(-1)).float().mean().item()
 
@@ -94,6 +98,8 @@ def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
         return multiclass_accuracy(outputs, targets)
     if outputs.numel() == targets.numel():
         return binary_accuracy(outputs, targets)
-    raise ValueError(f"accuracy cannot match outputs {tuple(outputs.shape)} with targets "
-                     f"{tuple(targets.shape)}: expected (..., C) logits with (...) class "
-                     "indices, or one logit per 0/1 target")
+    raise ValueError(
+        f"accuracy cannot match outputs {tuple(outputs.shape)} with targets "
+        f"{tuple(targets.shape)}: expected (..., C) logits with (...) class "
+        "indices, or one logit per 0/1 target"
+    )

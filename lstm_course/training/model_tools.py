@@ -73,6 +73,8 @@ class BestWeights:
     def restore(self, model: nn.Module) -> None:
         """Load the best weights into ``model``; an error if none was ever kept."""
         if self.state is None:
-            raise ValueError("no weights were kept: no score was ever finite (the run "
-                             "diverged; lower the learning rate or clip the gradient norm)")
+            raise ValueError(
+                "no weights were kept: no score was ever finite (the run "
+                "diverged; lower the learning rate or clip the gradient norm)"
+            )
         model.load_state_dict(self.state)

@@ -22,8 +22,9 @@ def cosine_factor(step: int, total: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * step / total))
 
 
-def cosine_schedule(optimizer: torch.optim.Optimizer,
-                    total: int) -> torch.optim.lr_scheduler.LambdaLR:
+def cosine_schedule(
+    optimizer: torch.optim.Optimizer, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A scheduler stepped once per update that follows :func:`cosine_factor` over
     ``total`` updates."""
     total = check_int("total", total, why=" (updates in the whole run)")
