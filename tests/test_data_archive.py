@@ -96,6 +96,9 @@ HOSTILE = {
     "symlink outside": ([("sym", "pkg/up", "../../outside")], "pkg/up"),
     "symlink to parent": ([("sym", "up", "..")], "up"),
     "symlink chain": ([("sym", "x", "."), ("sym", "y", "x/..")], "y"),
+    "symlink chain after dotdot": ([("sym", "x", "."), ("sym", "pkg/y", "../x/..")], "pkg/y"),
+    "windows drive": ([("file", "C:/evil.txt")], "C:/evil.txt"),
+    "symlink to windows path": ([("sym", "pkg/w", "..\\..\\evil")], "pkg/w"),
     "write through symlink": (
         [("dir", "pkg"), ("sym", "pkg/d", "."), ("file", "pkg/d/f.txt")],
         "pkg/d/f.txt",
@@ -152,6 +155,32 @@ def test_hostile_zip_is_rejected(tmp_path, names, symlink, bad):
         extract_archive(archive, tmp_path / "out")
     assert repr(bad) in str(info.value)
     assert tree(tmp_path) == before
+
+
+def test_a_link_already_in_dest_cannot_lead_outside(tmp_path):
+    # The archive is fine; the destination is not (left over from an earlier run).
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "pkg").symlink_to(outside)
+    archive = build_tar(tmp_path / "a.tar.gz", [("file", "pkg/f.txt")])
+    with pytest.raises(DatasetError, match="outside the destination") as info:
+        extract_archive(archive, dest)
+    assert repr("pkg/f.txt") in str(info.value)
+    assert list(outside.iterdir()) == []
+
+
+def test_python_without_the_data_filter_fails_clearly(tmp_path, monkeypatch):
+    archive = build_tar(tmp_path / "a.tar.gz", GOOD)
+    monkeypatch.delattr(tarfile, "data_filter")
+    with pytest.raises(RuntimeError, match="3.11.4") as info:
+        extract_archive(archive, tmp_path / "out")
+    assert "extraction filters" in str(info.value)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(RuntimeError, match="extraction filters"):
+        with tarfile.open(archive, "r|gz") as tar:
+            next(safe_tar_members(tar, archive))
 
 
 def test_safe_names_are_normalised(tmp_path):

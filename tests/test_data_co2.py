@@ -35,3 +35,8 @@ def test_read_co2_csv_rejects_another_table(tmp_path):
     other.write_text("date,value\n2000-01,1.0\n", encoding="utf-8")
     with pytest.raises(ValueError, match="header"):
         co2.read_co2_csv(other)
+
+
+def test_load_co2_complete_must_be_a_bool():
+    with pytest.raises(TypeError, match="complete must be True or False"):
+        load_co2(complete=1)

@@ -1,7 +1,8 @@
-"""Unit tests for lstm_course.data.downloader and .checksum.
+"""Unit tests for lstm_course.data.downloader and .checksum (pooch underneath).
 
 Everything runs against a local http.server on 127.0.0.1, file:// URLs, or a closed
-loopback port (to be "offline"); no test sends traffic anywhere else.
+loopback port (to be "offline"); no test sends traffic anywhere else. Tests that need a
+seam patch pooch's: its tqdm, its temporary files, ``os.makedirs``, ``open`` in its hashes.
 """
 
 from __future__ import annotations
@@ -9,16 +10,19 @@ from __future__ import annotations
 import errno
 import hashlib
 import http.server
+import logging
 import socket
 import tempfile
 import threading
 from pathlib import Path
 
+import pooch
+import pooch.downloaders
+import pooch.hashes
+import pooch.utils
 import pytest
 
 from lstm_course.data import DatasetError, data_home, download, verify_checksum
-from lstm_course.data import checksum as checksum_mod
-from lstm_course.data import downloader as download_mod
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, not all one byte value
 
@@ -115,14 +119,14 @@ def test_download_over_http_verifies_and_writes_atomically(server, tmp_path, alg
 
 def test_download_shows_tqdm_progress_with_total(server, tmp_path, monkeypatch):
     seen = {}
-    real_tqdm = download_mod.tqdm
+    real_tqdm = pooch.downloaders.tqdm
 
     def spy(*args, **kwargs):
         bar = real_tqdm(*args, **kwargs)
         seen["bar"] = bar
         return bar
 
-    monkeypatch.setattr(download_mod, "tqdm", spy)
+    monkeypatch.setattr(pooch.downloaders, "tqdm", spy)
     download(f"{server}/file.bin", tmp_path / "f.bin", digest(PAYLOAD), chunk_size=64 * 1024)
     assert seen["bar"].total == len(PAYLOAD)
     assert seen["bar"].n == len(PAYLOAD)
@@ -139,6 +143,24 @@ def test_download_from_file_url_replaces_existing_file(tmp_path):
     assert listing(dest.parent) == ["copy.txt"]
 
 
+@pytest.mark.parametrize("progress", [True, False])
+def test_pooch_says_where_from_only_with_the_progress_bar(tmp_path, progress):
+    source = tmp_path / "source.txt"
+    source.write_bytes(b"data")
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = pooch.get_logger()
+    filters = list(logger.filters)
+    logger.addHandler(handler)
+    try:
+        download(source.as_uri(), tmp_path / "f.txt", digest(b"data"), progress=progress)
+    finally:
+        logger.removeHandler(handler)
+    assert [source.as_uri() in r.getMessage() for r in records] == ([True] if progress else [])
+    assert logger.filters == filters  # pooch's logger is left as it was
+
+
 # --- failures leave nothing behind --------------------------------------------------
 
 
@@ -153,13 +175,26 @@ def test_checksum_mismatch_leaves_nothing(server, tmp_path):
     assert not (tmp_path / "d").exists()
 
 
-def test_failure_keeps_previous_file_untouched(server, tmp_path):
+@pytest.mark.parametrize(
+    "path,checksum",
+    [("short.bin", digest(PAYLOAD)), ("file.bin", digest(b"other")), ("nope.bin", digest(PAYLOAD))],
+)
+def test_failure_keeps_previous_file_untouched(server, tmp_path, path, checksum):
     dest = tmp_path / "file.bin"
     dest.write_bytes(b"previous good copy")
     with pytest.raises(DatasetError):
-        download(f"{server}/short.bin", dest, digest(PAYLOAD), progress=False)
+        download(f"{server}/{path}", dest, checksum, progress=False)
     assert dest.read_bytes() == b"previous good copy"
-    assert listing(tmp_path) == ["file.bin"]
+    assert listing(tmp_path) == ["file.bin"]  # no temporary file either
+
+
+def test_a_file_that_already_has_the_checksum_is_kept(closed_port, tmp_path):
+    dest = tmp_path / "file.bin"
+    dest.write_bytes(PAYLOAD)
+    before = dest.stat().st_mtime_ns
+    url = f"http://127.0.0.1:{closed_port}/file.bin"  # would fail if it were fetched
+    assert download(url, dest, digest(PAYLOAD), progress=False) == dest
+    assert dest.stat().st_mtime_ns == before
 
 
 def test_truncated_transfer_is_detected_and_cleaned_up(server, tmp_path):
@@ -178,27 +213,26 @@ def test_truncated_transfer_without_length_fails_checksum(server, tmp_path):
 
 
 def test_keyboard_interrupt_mid_stream_leaves_nothing(server, tmp_path, monkeypatch):
+    dest = tmp_path / "d" / "file.bin"
+    seen = {}
+
     class InterruptingBar:
         """Stands in for tqdm; the reader presses Ctrl-C after the first chunk."""
 
         def __init__(self, *args, **kwargs):
             self.calls = 0
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
         def update(self, n):
             self.calls += 1
             if self.calls == 2:
+                seen["files"] = listing(tmp_path / "d")
                 raise KeyboardInterrupt
 
-    monkeypatch.setattr(download_mod, "tqdm", InterruptingBar)
-    dest = tmp_path / "d" / "file.bin"
+    monkeypatch.setattr(pooch.downloaders, "tqdm", InterruptingBar)
     with pytest.raises(KeyboardInterrupt):
         download(f"{server}/file.bin", dest, digest(PAYLOAD), chunk_size=64 * 1024)
+    # Mid-download only a temporary file existed, never ``dest``; afterwards, nothing.
+    assert len(seen["files"]) == 1 and seen["files"] != ["file.bin"]
     assert not (tmp_path / "d").exists()
 
 
@@ -229,7 +263,7 @@ def test_unwritable_destination_is_a_clear_error(monkeypatch, data_env, tmp_path
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", kwargs.get("dir"))
 
-    monkeypatch.setattr(download_mod.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(pooch.utils.tempfile, "NamedTemporaryFile", refuse)
     source = tmp_path / "src.txt"
     source.write_bytes(b"data")
     dest = data_home() / "timemachine" / "timemachine.txt"
@@ -243,10 +277,10 @@ def test_unwritable_destination_is_a_clear_error(monkeypatch, data_env, tmp_path
 
 
 def test_folder_that_cannot_be_created_is_a_clear_error(monkeypatch, tmp_path):
-    def refuse(self, *args, **kwargs):
-        raise OSError(errno.EROFS, "Read-only file system", str(self))
+    def refuse(path, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
 
-    monkeypatch.setattr(Path, "mkdir", refuse)
+    monkeypatch.setattr(pooch.utils.os, "makedirs", refuse)
     dest = tmp_path / "ro" / "f.txt"
     with pytest.raises(DatasetError, match="LSTM_COURSE_DATA to a writable folder"):
         download((tmp_path / "x").as_uri(), dest, digest(b""), progress=False)
@@ -259,6 +293,25 @@ def test_folder_that_cannot_be_created_is_a_clear_error(monkeypatch, tmp_path):
 def test_bad_url_is_value_error(url, tmp_path):
     with pytest.raises(ValueError, match="url"):
         download(url, tmp_path / "f", digest(b""), progress=False)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        ({"progress": 1}, TypeError),
+        ({"progress": None}, TypeError),
+        ({"timeout": 0}, ValueError),
+        ({"timeout": "60"}, TypeError),
+        ({"chunk_size": 0}, ValueError),
+        ({"chunk_size": 1.5}, TypeError),
+    ],
+)
+def test_bad_options_are_refused_before_anything_happens(tmp_path, kwargs, error):
+    source = tmp_path / "src.txt"
+    source.write_bytes(b"data")
+    with pytest.raises(error, match=next(iter(kwargs))):
+        download(source.as_uri(), tmp_path / "d" / "f", digest(b"data"), **kwargs)
+    assert listing(tmp_path) == ["src.txt"]
 
 
 BAD_CHECKSUMS = [
@@ -330,29 +383,30 @@ def test_verify_checksum_reads_in_chunks(tmp_path, monkeypatch):
         f.read = read
         return f
 
-    monkeypatch.setattr(checksum_mod, "open", spy_open, raising=False)
+    monkeypatch.setattr(pooch.hashes, "open", spy_open, raising=False)
     verify_checksum(path, digest(PAYLOAD * 3))
     assert len(sizes) >= 4
-    assert all(0 < n <= checksum_mod.CHUNK_SIZE for n in sizes)
+    assert all(0 < n <= 1 << 20 for n in sizes)  # never the whole file at once
 
 
-def test_file_digest_does_not_depend_on_chunk_size(tmp_path):
+def test_verify_checksum_of_a_file_that_is_not_whole_chunks(tmp_path):
     path = tmp_path / "f.bin"
-    path.write_bytes(PAYLOAD[:10_007])
-    expected = hashlib.sha1(PAYLOAD[:10_007]).hexdigest()
-    assert checksum_mod.file_digest(path, "sha1", chunk_size=7) == expected
-    assert checksum_mod.file_digest(path, "sha1") == expected
+    path.write_bytes(PAYLOAD[:100_007])
+    verify_checksum(path, digest(PAYLOAD[:100_007], "sha1"))
+    with pytest.raises(DatasetError):
+        verify_checksum(path, digest(PAYLOAD[:100_006], "sha1"))
 
 
 def test_temp_files_are_created_next_to_the_destination(server, tmp_path, monkeypatch):
     folders = []
-    real_mkstemp = tempfile.mkstemp
+    real = tempfile.NamedTemporaryFile
 
     def spy(*args, **kwargs):
         folders.append(Path(kwargs["dir"]))
-        return real_mkstemp(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(download_mod.tempfile, "mkstemp", spy)
+    monkeypatch.setattr(pooch.utils.tempfile, "NamedTemporaryFile", spy)
     dest = tmp_path / "x" / "file.bin"
     download(f"{server}/file.bin", dest, digest(PAYLOAD), progress=False)
-    assert folders == [dest.parent]  # same filesystem, so os.replace is atomic
+    assert folders == [dest.parent]  # same filesystem, so the final move is an atomic rename
+    assert (dest.stat().st_mode & 0o777) == 0o644  # readable like any other dataset file

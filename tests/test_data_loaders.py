@@ -237,6 +237,23 @@ def test_bad_split_is_value_error(env, call, allowed):
         call()
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: load_imdb("train", download="no"),
+        lambda: load_imdb("train", progress=None),
+        lambda: load_ptb("train", download=0),
+        lambda: load_tiny_shakespeare(progress="yes"),
+        lambda: load_time_machine(download=None),
+        lambda: registry.fetch("ptb_train", download_missing=1),
+    ],
+)
+def test_flags_must_be_bools(env, call):
+    with pytest.raises(TypeError, match="must be True or False"):
+        call()
+    assert not env.home.exists()
+
+
 # --- text loaders ------------------------------------------------------------------
 
 PTB_TEXT = b" a b \n c  d\n\n the <unk> N \n"

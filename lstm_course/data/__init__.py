@@ -10,7 +10,8 @@ Quick start::
 
 Files live in the *data home* (``$LSTM_COURSE_DATA``, else ``~/.cache/lstm_course/data``)
 and are verified against published checksums on every load. Missing files are
-downloaded there; without internet, the error says which file to put where.
+downloaded there (by pooch); without internet, the error says which file to put where.
+Archives are opened through tarfile's ``data`` extraction filter.
 """
 
 from lstm_course.data.archive import extract_archive

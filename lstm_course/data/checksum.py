@@ -2,29 +2,30 @@
 
 A checksum string names its algorithm because the sources we rely on publish different
 ones (torchtext uses md5, d2l sha1, our verified copies sha256); keeping the algorithm
-next to the digest means a digest can never be checked with the wrong hash.
+next to the digest means a digest can never be checked with the wrong hash. This is
+also pooch's ``known_hash`` form; pooch does the hashing (in chunks, never the whole
+file at once), this module adds the strict parsing and the course's error messages.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import string
 from pathlib import Path
+
+import pooch
 
 from lstm_course.data.errors import DatasetError
 
 __all__ = [
     "HEX_LENGTHS",
-    "CHUNK_SIZE",
     "parse_checksum",
-    "file_digest",
     "verify_checksum",
 ]
 
-# Hex length of each supported digest: catches a truncated copy-paste early.
+# Hex length of each supported digest: catches a truncated copy-paste early (pooch
+# itself would take any string, and read one without "algo:" as sha256).
 HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
-CHUNK_SIZE = 1 << 20  # 1 MiB: big enough to be fast, small enough to never matter for RAM
 
 
 def parse_checksum(checksum: str) -> tuple[str, str]:
@@ -53,15 +54,6 @@ def parse_checksum(checksum: str) -> tuple[str, str]:
     return algo, digest
 
 
-def file_digest(path: str | os.PathLike, algo: str, chunk_size: int = CHUNK_SIZE) -> str:
-    """Hex digest of a file, read in ``chunk_size`` pieces (never all at once)."""
-    hasher = hashlib.new(algo)
-    with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
-            hasher.update(chunk)
-    return hasher.hexdigest()
-
-
 def verify_checksum(path: str | os.PathLike, checksum: str) -> None:
     """Check that the file at ``path`` has the published ``checksum``.
 
@@ -77,7 +69,7 @@ def verify_checksum(path: str | os.PathLike, checksum: str) -> None:
     algo, expected = parse_checksum(checksum)
     path = Path(path)
     try:
-        actual = file_digest(path, algo)
+        actual = pooch.file_hash(path, alg=algo)
     except FileNotFoundError:
         raise DatasetError(f"{path} does not exist, so its {algo} cannot be checked.") from None
     except IsADirectoryError:

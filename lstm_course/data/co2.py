@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm_course.checks import check_bool
 from lstm_course.data.checksum import verify_checksum
 
 __all__ = [
@@ -58,8 +59,10 @@ def load_co2(complete: bool = True) -> tuple[np.ndarray, np.ndarray]:
         ``(months, co2)``: a ``datetime64[M]`` array and a float64 array of equal length.
 
     Raises:
+        TypeError: ``complete`` is not a bool.
         DatasetError: the packaged file is missing or was modified (checksum mismatch).
     """
+    check_bool("complete", complete)
     verify_checksum(CO2_FILE, CO2_CHECKSUM)
     months, values, _ = read_co2_csv(CO2_FILE)
     if complete:

@@ -46,6 +46,7 @@ def load_imdb(
 
     Raises:
         ValueError: unknown ``split``.
+        TypeError: ``download`` or ``progress`` is not a bool.
         DatasetError: archive missing and not downloadable, corrupt, or unsafe.
     """
     return imdb.load(split, download=download, progress=progress)
@@ -65,6 +66,7 @@ def load_ptb(split: str, *, download: bool = True, progress: bool = True) -> lis
 
     Raises:
         ValueError: unknown ``split``.
+        TypeError: ``download`` or ``progress`` is not a bool.
         DatasetError: file missing and not downloadable, or corrupt.
     """
     if split not in PTB_SPLITS:
@@ -82,6 +84,7 @@ def load_tiny_shakespeare(*, download: bool = True, progress: bool = True) -> st
     """Karpathy's Tiny Shakespeare, the raw text (1,115,394 characters).
 
     Raises:
+        TypeError: ``download`` or ``progress`` is not a bool.
         DatasetError: file missing and not downloadable, or corrupt.
     """
     return _read_text("tiny_shakespeare", download, progress)
@@ -91,6 +94,7 @@ def load_time_machine(*, download: bool = True, progress: bool = True) -> str:
     """H. G. Wells' *The Time Machine*, d2l.ai's version, the raw text (178,979 characters).
 
     Raises:
+        TypeError: ``download`` or ``progress`` is not a bool.
         DatasetError: file missing and not downloadable, or corrupt.
     """
     return _read_text("time_machine", download, progress)

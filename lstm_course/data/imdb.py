@@ -19,8 +19,9 @@ import warnings
 from pathlib import Path
 from typing import BinaryIO
 
+from lstm_course.checks import check_bool
 from lstm_course.data.archive import archive_errors, safe_tar_members
-from lstm_course.data.checksum import CHUNK_SIZE, parse_checksum
+from lstm_course.data.checksum import parse_checksum
 from lstm_course.data.errors import DatasetError
 from lstm_course.data.home import CACHE_ENV, cache_dir
 from lstm_course.data.registry import FILES, RemoteFile, fetch, missing_message
@@ -40,6 +41,7 @@ LABELS = {"neg": 0, "pos": 1}
 ARCHIVE_KEYS = ("imdb_labelled", "imdb")
 # Bump when the parsed format or the parsing rules change, to ignore old caches.
 CACHE_VERSION = 1
+_DRAIN_CHUNK = 1 << 20  # bytes per read when draining the gzip stream to its trailer
 # Only labelled reviews; skips train/unsup, urls_*.txt, README, imdb.vocab, *.feat.
 _REVIEW = re.compile(r"^aclImdb/(train|test)/(pos|neg)/[^/]+\.txt$")
 
@@ -50,6 +52,8 @@ def load(split: str, *, download: bool = True, progress: bool = True) -> Split:
     """``(texts, labels)`` of one split; see :func:`lstm_course.data.load_imdb`."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(map(repr, SPLITS))}, got {split!r}")
+    check_bool("download", download)
+    check_bool("progress", progress)
     key, archive = _verified_archive(download, progress)
     entry = FILES[key]
     cached = _read_cache(_cache_file(entry, split))
@@ -105,7 +109,7 @@ def parse_archive(path: str | os.PathLike) -> dict[str, Split]:
             found[match[1]].append((name, LABELS[match[2]], text))
         # tarfile stops at the end-of-archive marker (or quietly at a cut after the last
         # member); draining the stream makes gzip check its trailer (CRC and length).
-        while stream.read(CHUNK_SIZE):
+        while stream.read(_DRAIN_CHUNK):
             pass
     result = {}
     for split, reviews in found.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lstm_course.checks import check_bool
 from lstm_course.data.checksum import parse_checksum, verify_checksum
 from lstm_course.data.downloader import download
 from lstm_course.data.errors import DatasetError
@@ -103,11 +104,14 @@ def fetch(key: str, *, download_missing: bool = True, progress: bool = True) -> 
 
     Raises:
         ValueError: unknown ``key``.
+        TypeError: ``download_missing`` or ``progress`` is not a bool.
         DatasetError: the file is corrupt (checksum mismatch), or missing and cannot be
             downloaded (offline, no public URL, downloads disabled, home not writable).
     """
     if key not in FILES:
         raise ValueError(f"unknown dataset file {key!r}: choose one of {', '.join(sorted(FILES))}")
+    check_bool("download_missing", download_missing)
+    check_bool("progress", progress)
     entry = FILES[key]
     path = entry.path
     if path.is_file():
