@@ -17,7 +17,7 @@ in this list, never up:
     checks.py      argument checks shared by every public function
 
 Where does X live? The LSTM layer: ``layers.LSTM``. The NumPy LSTM: ``scratch``. The
-language-model training loop: ``training.language_model``. A dataset: ``data``.
+language-model training loop: ``training.fit_lm``. A dataset: ``data``.
 """
 
 from lstm_course.book_tools.report import glue, meets_bar

@@ -19,6 +19,7 @@ from lstm_course.training.language_model import (
     save_checkpoint,
     train_epoch,
 )
+from lstm_course.training.lm_fit import LMRun, fit_lm
 
 TEXT = "abcabdabcabd" * 20
 
@@ -69,7 +70,7 @@ def test_detach_cuts_the_graph():
     assert embedding_grads[1][1:].abs().sum() == 0
     assert embedding_grads[0][1:].abs().sum() > 0
     assert detach_state(None) is None
-    with pytest.raises(ValueError, match="state"):
+    with pytest.raises(TypeError, match="state"):
         detach_state("h")
 
 
@@ -77,7 +78,8 @@ def test_tied_weights_share_one_parameter():
     model = _model(E=5, H=5, tie_weights=True, init_range=0.1)
     assert model.decoder.weight is model.embedding.weight
     assert sum(p.numel() for p in model.parameters()) == (
-        sum(p.numel() for p in _model(E=5, H=5).parameters()) - 4 * 5)
+        sum(p.numel() for p in _model(E=5, H=5).parameters()) - 4 * 5
+    )
     with pytest.raises(ValueError, match="embed_size == hidden_size"):
         _model(E=6, H=5, tie_weights=True)
 
@@ -87,10 +89,22 @@ def test_init_range_bounds_every_parameter():
     assert all(p.abs().max() <= 0.05 for p in model.parameters())
 
 
-@pytest.mark.parametrize("kwargs", [dict(dropout=1.0), dict(dropout=-0.1), dict(init_range=0),
-                                    dict(L=0), dict(V=2.5)])
-def test_bad_constructor_arguments(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        (dict(dropout=1.0), ValueError),
+        (dict(dropout=-0.1), ValueError),
+        (dict(init_range=0), ValueError),
+        (dict(L=0), ValueError),
+        (dict(V=2.5), TypeError),
+        (dict(dropout="0.5"), TypeError),
+        (dict(tie_weights=1), TypeError),
+    ],
+)
+def test_bad_constructor_arguments(kwargs, error):
+    """A wrong type raises TypeError, a wrong value ValueError; the message names the argument."""
+    name = {"V": "vocab_size", "L": "num_layers"}.get(next(iter(kwargs)), next(iter(kwargs)))
+    with pytest.raises(error, match=name):
         _model(**kwargs)
 
 
@@ -117,16 +131,24 @@ def test_train_epoch_with_zero_lr_reports_the_evaluation_loss(vocab):
     model = _model()
     batches = bptt_batches(batchify(torch.tensor(vocab.encode(list(TEXT))), 4), 6)
     losses = []
-    mean = train_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.0),
-                       progress=False, batch_losses=losses)
+    mean = train_epoch(
+        model,
+        batches,
+        torch.optim.SGD(model.parameters(), lr=0.0),
+        progress=False,
+        batch_losses=losses,
+    )
     assert len(losses) == len(batches)
     assert mean == pytest.approx(evaluate(model, batches), rel=1e-5)
 
 
-@pytest.mark.parametrize("make_optimizer", [
-    lambda p: torch.optim.SGD(p, lr=1.0),
-    lambda p: torch.optim.Adam(p, lr=1e-2),
-])
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda p: torch.optim.SGD(p, lr=1.0),
+        lambda p: torch.optim.Adam(p, lr=1e-2),
+    ],
+)
 def test_train_epoch_learns(vocab, make_optimizer):
     model = _model(H=16)
     batches = bptt_batches(batchify(torch.tensor(vocab.encode(list(TEXT))), 4), 10)
@@ -148,6 +170,8 @@ def test_train_epoch_clips_and_steps_the_scheduler(vocab):
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** len(batches))
     with pytest.raises(ValueError, match="clip"):
         train_epoch(model, batches, optimizer, clip=0, progress=False)
+    with pytest.raises(TypeError, match="clip"):
+        train_epoch(model, batches, optimizer, clip="1", progress=False)
 
 
 def test_distribution_temperature_and_top_k():
@@ -164,6 +188,9 @@ def test_distribution_temperature_and_top_k():
     for bad in (dict(temperature=-1), dict(top_k=0), dict(top_k=5), dict(temperature=math.inf)):
         with pytest.raises(ValueError):
             next_token_distribution(logits, **bad)
+    for bad in (dict(temperature="hot"), dict(temperature=True), dict(top_k=2.0)):
+        with pytest.raises(TypeError):
+            next_token_distribution(logits, **bad)
 
 
 def test_sample_temperature_zero_is_greedy(vocab):
@@ -179,8 +206,9 @@ def test_sample_temperature_zero_is_greedy(vocab):
             expected.append(vocab.itos[nxt])
             logits, state = model(torch.tensor([[nxt]]), state)
     assert greedy == "".join(expected)
-    near_zero = sample(model, vocab, "ab", 12, temperature=1e-4,
-                       generator=torch.Generator().manual_seed(1))
+    near_zero = sample(
+        model, vocab, "ab", 12, temperature=1e-4, generator=torch.Generator().manual_seed(1)
+    )
     assert near_zero == greedy
     assert sample(model, vocab, "ab", 12, top_k=1) == greedy
     assert sample(model, vocab, ["a", "b"], 3, temperature=0) == list(greedy[:3])
@@ -193,7 +221,9 @@ def test_sample_top_k_restricts_the_support(vocab):
         logits, _ = model(torch.tensor(vocab.encode(["a"])).unsqueeze(1))
     allowed = {vocab.itos[i] for i in logits[-1, 0].topk(2).indices.tolist()}
     g = torch.Generator().manual_seed(0)
-    drawn = {sample(model, vocab, "a", 1, temperature=5.0, top_k=2, generator=g) for _ in range(200)}
+    drawn = {
+        sample(model, vocab, "a", 1, temperature=5.0, top_k=2, generator=g) for _ in range(200)
+    }
     assert drawn == allowed
     drawn_all = {sample(model, vocab, "a", 1, temperature=5.0, generator=g) for _ in range(200)}
     assert len(drawn_all) > 2
@@ -204,8 +234,13 @@ def test_sample_is_reproducible_and_checks_arguments(vocab):
     a = sample(model, vocab, "ab", 30, generator=torch.Generator().manual_seed(3))
     b = sample(model, vocab, "ab", 30, generator=torch.Generator().manual_seed(3))
     assert a == b and len(a) == 30
-    for bad in [dict(prompt=""), dict(prompt="abz"), dict(length=-1), dict(temperature=-0.5),
-                dict(top_k=9)]:
+    for bad in [
+        dict(prompt=""),
+        dict(prompt="abz"),
+        dict(length=-1),
+        dict(temperature=-0.5),
+        dict(top_k=9),
+    ]:
         kwargs = dict(prompt="ab", length=3) | bad
         with pytest.raises(ValueError):
             sample(model, vocab, **kwargs)
@@ -234,3 +269,106 @@ def test_checkpoint_round_trip(tmp_path, vocab, monkeypatch):
     assert not list(tmp_path.glob("sub/*.partial"))
     with pytest.raises(ValueError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def _ids(vocab):
+    return torch.tensor(vocab.encode(list(TEXT)))
+
+
+def test_fit_lm_with_sgd_and_a_step_decay_is_the_hand_written_loop(vocab):
+    """The one loop, given SGD and a per-epoch rate, makes the updates of a plain loop
+    over train_epoch, bit for bit; keep_best=False keeps the last weights."""
+    ids = _ids(vocab)
+    rate = lambda epoch: 2.0 * 0.5 ** (epoch - 1)  # noqa: E731
+    model = _model()
+    run = fit_lm(
+        model,
+        ids[:180],
+        ids[180:],
+        3,
+        lr=rate,
+        clip=0.5,
+        batch=4,
+        bptt=6,
+        valid_batch=2,
+        cosine=False,
+        optimizer=torch.optim.SGD,
+        keep_best=False,
+    )
+    by_hand = _model()
+    optimizer = torch.optim.SGD(by_hand.parameters(), lr=rate(1))
+    train_batches = bptt_batches(batchify(ids[:180], 4), 6)
+    valid_batches = bptt_batches(batchify(ids[180:], 2), 6)
+    train_loss, valid_loss = [], []
+    for epoch in (1, 2, 3):
+        optimizer.param_groups[0]["lr"] = rate(epoch)
+        train_loss.append(train_epoch(by_hand, train_batches, optimizer, clip=0.5, progress=False))
+        valid_loss.append(evaluate(by_hand, valid_batches))
+    assert run.train_loss == train_loss and run.valid_loss == valid_loss
+    for ours, theirs in zip(model.parameters(), by_hand.parameters(), strict=True):
+        assert torch.equal(ours, theirs)
+    assert run.updates == 3 * len(train_batches) == len(run.grad_norms)
+    assert run.best_epoch == 1 + min(range(3), key=valid_loss.__getitem__)
+    assert not model.training
+
+
+def test_fit_lm_keeps_the_best_epoch_and_reports_each_epoch(vocab):
+    ids = _ids(vocab)
+    calls = []
+
+    def on_epoch(epoch, run, improved):
+        assert isinstance(run, LMRun) and len(run.valid_loss) == epoch
+        calls.append((epoch, improved, run.best_epoch))
+
+    model = _model(H=16)
+    # A large constant Adam rate: the validation loss goes down, then up again.
+    run = fit_lm(
+        model,
+        ids[:180],
+        ids[180:],
+        8,
+        lr=0.3,
+        batch=4,
+        bptt=6,
+        valid_batch=2,
+        cosine=False,
+        on_epoch=on_epoch,
+    )
+    assert [c[0] for c in calls] == list(range(1, 9))
+    assert all(improved == (best == epoch) for epoch, improved, best in calls)
+    assert run.best_epoch == calls[-1][2] == 1 + min(range(8), key=run.valid_loss.__getitem__)
+    assert run.best_epoch < 8  # so the weights kept are not the last epoch's
+    assert run.valid_ppl == [math.exp(v) for v in run.valid_loss]
+    assert run.best_valid_ppl == min(run.valid_ppl) == min(run.history["valid_ppl"])
+    assert set(run.history) == {"train_ppl", "valid_ppl", "seconds"}
+    assert len(run.seconds) == 8 and run.total_seconds >= sum(run.seconds) > 0
+    valid = bptt_batches(batchify(ids[180:], 2), 35)
+    assert evaluate(model, valid) == pytest.approx(min(run.valid_loss), rel=1e-6)
+    assert not model.training
+
+
+def test_fit_lm_says_when_the_run_diverged(vocab):
+    model = _model()
+    with torch.no_grad():
+        model.decoder.bias.fill_(math.nan)  # every loss is NaN: no epoch is ever best
+    with pytest.raises(ValueError, match="diverged"):
+        fit_lm(model, _ids(vocab)[:180], _ids(vocab)[180:], 2, lr=1e-3, batch=4, bptt=6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(epochs=0), ValueError, "epochs"),
+        (dict(epochs=2.0), TypeError, "epochs"),
+        (dict(lr=0.0), ValueError, "lr"),
+        (dict(lr="1e-3"), TypeError, "lr"),
+        (dict(lr=lambda epoch: 0.1), ValueError, "cosine=False"),
+        (dict(lr=lambda epoch: 0.0, cosine=False), ValueError, "lr"),
+        (dict(keep_best=1), TypeError, "keep_best"),
+        (dict(cosine=None), TypeError, "cosine"),
+    ],
+)
+def test_fit_lm_refuses_bad_arguments(vocab, kwargs, error, match):
+    arguments = dict(epochs=1, lr=1e-3, batch=4, bptt=6) | kwargs
+    with pytest.raises(error, match=match):
+        fit_lm(_model(), _ids(vocab)[:180], _ids(vocab)[180:], **arguments)

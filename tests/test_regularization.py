@@ -72,8 +72,9 @@ def test_shapes_and_state_layout():
 
 
 def test_eval_mode_equals_language_model_with_the_same_weights():
-    model = _model(dropout=0.5, variational=True, recurrent_dropout=0.5,
-                   embedding_dropout=0.5).eval()
+    model = _model(
+        dropout=0.5, variational=True, recurrent_dropout=0.5, embedding_dropout=0.5
+    ).eval()
     reference = LanguageModel(V, 5, 5, 2, dropout=0.5).eval()
     state = {}
     for name, value in model.state_dict().items():
@@ -88,8 +89,15 @@ def test_eval_mode_equals_language_model_with_the_same_weights():
     assert torch.allclose(h, h2, atol=1e-6) and torch.allclose(c, c2, atol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs", [dict(dropout=0.5), dict(dropout=0.5, variational=True),
-                                    dict(recurrent_dropout=0.5), dict(embedding_dropout=0.5)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(dropout=0.5),
+        dict(dropout=0.5, variational=True),
+        dict(recurrent_dropout=0.5),
+        dict(embedding_dropout=0.5),
+    ],
+)
 def test_each_dropout_acts_only_in_training_and_gradients_reach_everything(kwargs):
     model = _model(**kwargs)
     x = torch.randint(0, V, (6, 3))
@@ -99,8 +107,11 @@ def test_each_dropout_acts_only_in_training_and_gradients_reach_everything(kwarg
     first, second = model(x)[0], model(x)[0]
     assert not torch.equal(first, second)
     first.sum().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0
-               for name, p in model.named_parameters() if name != "embedding.weight")
+    assert all(
+        p.grad is not None and p.grad.abs().sum() > 0
+        for name, p in model.named_parameters()
+        if name != "embedding.weight"
+    )
 
 
 def test_recurrent_dropout_masks_h_with_one_mask_per_window():
@@ -115,8 +126,12 @@ def test_recurrent_dropout_masks_h_with_one_mask_per_window():
     mask = (torch.rand(3, 5) >= 0.5).float() / 0.5
     h = c = torch.zeros(3, 5)
     for t in range(8):
-        gates = (model.embedding(x[t]) @ lstm.weight_ih_l0.T + lstm.bias_ih_l0
-                 + (h * mask) @ lstm.weight_hh_l0.T + lstm.bias_hh_l0)
+        gates = (
+            model.embedding(x[t]) @ lstm.weight_ih_l0.T
+            + lstm.bias_ih_l0
+            + (h * mask) @ lstm.weight_hh_l0.T
+            + lstm.bias_hh_l0
+        )
         i, f, g, o = gates.chunk(4, 1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
@@ -131,11 +146,20 @@ def test_tied_weights_are_one_parameter_counted_once():
         _model(embed_size=4, tie_weights=True)
 
 
-@pytest.mark.parametrize("kwargs", [dict(dropout=1.0), dict(recurrent_dropout=-0.1),
-                                    dict(embedding_dropout=True), dict(num_layers=0),
-                                    dict(variational=1), dict(vocab_size=2.5)])
-def test_bad_arguments_raise(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        (dict(dropout=1.0), ValueError),
+        (dict(recurrent_dropout=-0.1), ValueError),
+        (dict(embedding_dropout=True), TypeError),
+        (dict(num_layers=0), ValueError),
+        (dict(variational=1), TypeError),
+        (dict(vocab_size=2.5), TypeError),
+    ],
+)
+def test_bad_arguments_raise(kwargs, error):
+    """A wrong type raises TypeError, a wrong value ValueError; the message names the argument."""
+    with pytest.raises(error, match=next(iter(kwargs))):
         _model(**kwargs)
 
 
@@ -147,8 +171,14 @@ def test_train_epoch_reports_norms_before_clipping_and_leaves_gradients_alone():
         for record in (False, True):
             model = _model(dropout=0.0)
             norms[clip, record] = [] if record else None
-            train_epoch(model, list(batches)[:3], torch.optim.SGD(model.parameters(), lr=0.5),
-                        clip=clip, progress=False, grad_norms=norms[clip, record])
+            train_epoch(
+                model,
+                list(batches)[:3],
+                torch.optim.SGD(model.parameters(), lr=0.5),
+                clip=clip,
+                progress=False,
+                grad_norms=norms[clip, record],
+            )
             params[clip, record] = torch.cat([p.detach().flatten() for p in model.parameters()])
     # Recording changes nothing, with or without clipping.
     assert torch.equal(params[None, False], params[None, True])
@@ -164,7 +194,9 @@ def test_fit_lm_learns_keeps_the_best_epoch_and_anneals():
     run = fit_lm(model, TEXT[:240], TEXT[240:], epochs=10, lr=3e-2, clip=1.0, batch=4, bptt=10)
     assert not model.training
     assert len(run.history["valid_ppl"]) == 10 and len(run.grad_norms) == 10 * 6
-    assert run.best_valid_ppl == min(run.history["valid_ppl"]) < 2.0  # 6 at random, 1 for a perfect model
+    assert (
+        run.best_valid_ppl == min(run.history["valid_ppl"]) < 2.0
+    )  # 6 at random, 1 for a perfect model
     valid = bptt_batches(batchify(TEXT[240:], 10), 35)
     assert math.exp(evaluate(model, valid)) == pytest.approx(run.best_valid_ppl, rel=1e-5)
     assert run.seconds_per_epoch > 0

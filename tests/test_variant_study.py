@@ -61,8 +61,9 @@ def test_train_language_model_learns_a_periodic_text_and_reports_per_epoch():
     model = CellLanguageModel(3, 4, VARIANTS["vanilla"](4, 8))
     val_batches = bptt_batches(batchify(ids[1000:], 4), 10)
     untrained = evaluate(model, val_batches)
-    result = train_language_model(model, ids[:1000], ids[1000:], batch=4, bptt=10, epochs=6,
-                                  lr=0.03, progress=False)
+    result = train_language_model(
+        model, ids[:1000], ids[1000:], batch=4, bptt=10, epochs=6, lr=0.03, progress=False
+    )
     assert len(result["train_loss"]) == len(result["val_loss"]) == 6
     assert result["updates"] == 6 * len(bptt_batches(batchify(ids[:1000], 4), 10))
     assert result["val_loss"][-1] < 0.1 < 0.9 < untrained and result["seconds"] > 0
@@ -73,10 +74,15 @@ def test_train_language_model_learns_a_periodic_text_and_reports_per_epoch():
 
 def test_count_parameters_matches_the_gate_formula():
     D, H = 5, 6
-    formula = {"vanilla": 4 * H * (D + H) + 8 * H + 3 * H, "NP": 4 * H * (D + H) + 8 * H,
-               "CIFG": 3 * H * (D + H) + 6 * H, "NFG": 3 * H * (D + H) + 6 * H,
-               "NOAF": 4 * H * (D + H) + 8 * H, "LN": 4 * H * (D + H) + 16 * H + 2 * H,
-               "GRU": 3 * H * (D + H) + 6 * H}
+    formula = {
+        "vanilla": 4 * H * (D + H) + 8 * H + 3 * H,
+        "NP": 4 * H * (D + H) + 8 * H,
+        "CIFG": 3 * H * (D + H) + 6 * H,
+        "NFG": 3 * H * (D + H) + 6 * H,
+        "NOAF": 4 * H * (D + H) + 8 * H,
+        "LN": 4 * H * (D + H) + 16 * H + 2 * H,
+        "GRU": 3 * H * (D + H) + 6 * H,
+    }
     assert {name: count_parameters(make(D, H)) for name, make in VARIANTS.items()} == formula
     frozen = nn.Linear(2, 3)
     frozen.bias.requires_grad_(False)
@@ -92,8 +98,12 @@ def test_chance_separated():
 
 
 def test_summarize_means_spreads_and_separation():
-    scores = {"vanilla": [1.0, 1.2, 1.1], "worse": [1.5, 1.4, 1.6], "same": [1.05, 1.3, 0.9],
-              "better": [0.8, 0.7, 0.9]}
+    scores = {
+        "vanilla": [1.0, 1.2, 1.1],
+        "worse": [1.5, 1.4, 1.6],
+        "same": [1.05, 1.3, 0.9],
+        "better": [0.8, 0.7, 0.9],
+    }
     table = summarize(scores, "vanilla")
     assert table["vanilla"]["mean"] == pytest.approx(1.1)
     assert table["vanilla"]["std"] == pytest.approx(0.1)
@@ -113,11 +123,18 @@ def test_clear_errors():
         summarize({"a": [1.0]}, "a")
     with pytest.raises(ValueError, match="layer must read embed_size = 4 inputs"):
         CellLanguageModel(5, 4, VARIANTS["NP"](3, 6))
-    with pytest.raises(ValueError, match="layer must be an nn.Module"):
+    with pytest.raises(TypeError, match="layer must be an nn.Module"):
         CellLanguageModel(5, 4, "NP")
     with pytest.raises(ValueError, match=re.escape("tokens must be (T, B) ids")):
         CellLanguageModel(5, 4, VARIANTS["GRU"](4, 6))(torch.zeros(3, dtype=torch.long))
     model = CellLanguageModel(5, 4, VARIANTS["NP"](4, 6))
     with pytest.raises(ValueError, match="epochs must be an int >= 1"):
-        train_language_model(model, torch.zeros(50, dtype=torch.long),
-                             torch.zeros(50, dtype=torch.long), batch=2, bptt=4, epochs=0, lr=1e-3)
+        train_language_model(
+            model,
+            torch.zeros(50, dtype=torch.long),
+            torch.zeros(50, dtype=torch.long),
+            batch=2,
+            bptt=4,
+            epochs=0,
+            lr=1e-3,
+        )

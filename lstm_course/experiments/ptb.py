@@ -12,22 +12,31 @@ B parallel streams, T steps per BPTT window, V = 10,000 words.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
+from lstm_course.checks import check_int
 from lstm_course.data import load_ptb
 from lstm_course.data.text import Vocab, batchify, bptt_batches
-from lstm_course.training.language_model import (
-    LanguageModel,
-    evaluate,
-    save_checkpoint,
-    train_epoch,
-)
+from lstm_course.training.language_model import LanguageModel, evaluate, save_checkpoint
+from lstm_course.training.lm_fit import LMRun, fit_lm
+
+__all__ = [
+    "PTBConfig",
+    "ZAREMBA",
+    "ZAREMBA_PERPLEXITY",
+    "PTBData",
+    "load_ptb_ids",
+    "perplexity",
+    "PTBRun",
+    "train",
+    "main",
+]
 
 
 @dataclass(frozen=True)
@@ -60,12 +69,12 @@ class PTBConfig:
     clip: float = 5.0
 
     def __post_init__(self):
-        if self.epochs < 1 or self.constant_epochs < 0:
-            raise ValueError(f"epochs must be >= 1 and constant_epochs >= 0, got "
-                             f"{self.epochs} and {self.constant_epochs}")
+        check_int("epochs", self.epochs)
+        check_int("constant_epochs", self.constant_epochs, minimum=0)
         if not 0 < self.decay <= 1:
-            raise ValueError(f"decay must be in (0, 1] (the factor applied each epoch), "
-                             f"got {self.decay}")
+            raise ValueError(
+                f"decay must be in (0, 1] (the factor applied each epoch), got {self.decay}"
+            )
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate of ``epoch`` (1-based)."""
@@ -80,21 +89,54 @@ class PTBConfig:
 
     def model(self, vocab_size: int) -> LanguageModel:
         """A fresh model of this configuration (embedding size = hidden size)."""
-        return LanguageModel(vocab_size, self.hidden, self.hidden, self.layers,
-                             dropout=self.dropout, tie_weights=self.tie_weights,
-                             init_range=self.init_range)
+        return LanguageModel(
+            vocab_size,
+            self.hidden,
+            self.hidden,
+            self.layers,
+            dropout=self.dropout,
+            tie_weights=self.tie_weights,
+            init_range=self.init_range,
+        )
 
 
 #: The three models of Zaremba, Sutskever & Vinyals (2014): the non-regularized
 #: "small" one (the configuration of its released code) and the regularized
 #: "medium" and "large" ones, as described in section 4.1 of the paper.
 ZAREMBA = {
-    "small": PTBConfig(hidden=200, dropout=0.0, init_range=0.1, bptt=20, epochs=13,
-                       lr=1.0, constant_epochs=4, decay=0.5, clip=5.0),
-    "medium": PTBConfig(hidden=650, dropout=0.5, init_range=0.05, bptt=35, epochs=39,
-                        lr=1.0, constant_epochs=6, decay=1 / 1.2, clip=5.0),
-    "large": PTBConfig(hidden=1500, dropout=0.65, init_range=0.04, bptt=35, epochs=55,
-                       lr=1.0, constant_epochs=14, decay=1 / 1.15, clip=10.0),
+    "small": PTBConfig(
+        hidden=200,
+        dropout=0.0,
+        init_range=0.1,
+        bptt=20,
+        epochs=13,
+        lr=1.0,
+        constant_epochs=4,
+        decay=0.5,
+        clip=5.0,
+    ),
+    "medium": PTBConfig(
+        hidden=650,
+        dropout=0.5,
+        init_range=0.05,
+        bptt=35,
+        epochs=39,
+        lr=1.0,
+        constant_epochs=6,
+        decay=1 / 1.2,
+        clip=5.0,
+    ),
+    "large": PTBConfig(
+        hidden=1500,
+        dropout=0.65,
+        init_range=0.04,
+        bptt=35,
+        epochs=55,
+        lr=1.0,
+        constant_epochs=14,
+        decay=1 / 1.15,
+        clip=10.0,
+    ),
 }
 
 #: (validation, test) perplexity reported in Zaremba et al. (2014), Table 1.
@@ -111,24 +153,31 @@ class PTBData:
     test: torch.Tensor
 
 
-def load_ptb_ids(train_tokens: int | None = None, eval_tokens: int | None = None,
-                 progress: bool = True) -> PTBData:
+def load_ptb_ids(
+    train_tokens: int | None = None, eval_tokens: int | None = None, progress: bool = True
+) -> PTBData:
     """Penn Treebank as ids over its 10,000-word vocabulary, built from the training split.
 
     ``train_tokens`` keeps only the first that many training tokens and ``eval_tokens``
     the first that many validation and test tokens (for quick runs); the vocabulary is
     still built from the whole training split, so ids never change.
     """
+    # Checked before the (slow) loading; slicing with None keeps the whole split.
+    for name, count in (("train_tokens", train_tokens), ("eval_tokens", eval_tokens)):
+        if count is not None:
+            check_int(name, count, minimum=2, why=" or None")
     train = load_ptb("train", progress=progress)
     vocab = Vocab(train, specials=())
-    ids = {split: torch.tensor(vocab.encode(tokens)) for split, tokens in
-           [("train", train), ("valid", load_ptb("valid", progress=progress)),
-            ("test", load_ptb("test", progress=progress))]}
+    ids = {
+        split: torch.tensor(vocab.encode(tokens))
+        for split, tokens in [
+            ("train", train),
+            ("valid", load_ptb("valid", progress=progress)),
+            ("test", load_ptb("test", progress=progress)),
+        ]
+    }
     for name, keep in [("train", train_tokens), ("valid", eval_tokens), ("test", eval_tokens)]:
-        if keep is not None:
-            if isinstance(keep, bool) or not isinstance(keep, int) or keep < 2:
-                raise ValueError(f"token counts must be ints >= 2 or None, got {keep!r}")
-            ids[name] = ids[name][:keep]
+        ids[name] = ids[name][:keep]
     return PTBData(vocab, ids["train"], ids["valid"], ids["test"])
 
 
@@ -153,59 +202,79 @@ class PTBRun:
     minutes: float = 0.0
 
 
-def train(config: PTBConfig, data: PTBData, device: torch.device | str = "cpu",
-          checkpoint: str | Path | None = None, valid_batch: int = 10, progress: bool = True,
-          log: Callable[[str], None] | None = print) -> PTBRun:
+def train(
+    config: PTBConfig,
+    data: PTBData,
+    device: torch.device | str = "cpu",
+    checkpoint: str | Path | None = None,
+    valid_batch: int = 10,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> PTBRun:
     """Train ``config`` on ``data.train``; after each epoch measure validation perplexity.
 
-    SGD with the configuration's per-epoch learning rate and clipping (converted by
-    :meth:`PTBConfig.mean_loss_sgd` for the mean loss that ``train_epoch`` uses), state carried and detached between windows (``train_epoch``).
+    The course's one language-model loop (:func:`lstm_course.training.lm_fit.fit_lm`)
+    with SGD, the configuration's per-epoch learning rate and its clipping (converted
+    by :meth:`PTBConfig.mean_loss_sgd` for the mean loss that ``train_epoch`` uses).
     Validation during training reads ``valid_batch`` streams (faster); the model with
     the best validation perplexity is kept (and written to ``checkpoint`` if given)
     and returned. ``history`` has per-epoch ``lr`` (the recipe's), ``train_ppl`` (with dropout on),
     ``valid_ppl`` and ``minutes`` (cumulative training time, validation excluded).
     """
-    device = torch.device(device)
-    model = config.model(len(data.vocab)).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
-    train_batches = bptt_batches(batchify(data.train, config.batch), config.bptt)
-    valid_batches = bptt_batches(batchify(data.valid, valid_batch), config.bptt)
-    history = {"lr": [], "train_ppl": [], "valid_ppl": [], "minutes": []}
-    best, best_state, best_epoch, seconds = math.inf, None, 0, 0.0
-    for epoch in range(1, config.epochs + 1):
-        lr = config.lr_at(epoch)
-        mean_loss_lr, mean_loss_clip = config.mean_loss_sgd(epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = mean_loss_lr
-        start = time.perf_counter()
-        train_nats = train_epoch(model, train_batches, optimizer, clip=mean_loss_clip,
-                                 progress=progress, desc=f"epoch {epoch}")
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        seconds += time.perf_counter() - start
-        valid_ppl = math.exp(evaluate(model, valid_batches))
-        for key, value in [("lr", lr), ("train_ppl", math.exp(train_nats)),
-                           ("valid_ppl", valid_ppl), ("minutes", seconds / 60)]:
-            history[key].append(value)
-        if valid_ppl < best:
-            best, best_epoch = valid_ppl, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            if checkpoint is not None:
-                save_checkpoint(checkpoint, model, data.vocab, epoch=epoch,
-                                valid_ppl=valid_ppl, recipe=str(asdict(config)))
+    model = config.model(len(data.vocab)).to(torch.device(device))
+
+    def after_epoch(epoch: int, run: LMRun, improved: bool) -> None:
+        train_ppl, valid_ppl = math.exp(run.train_loss[-1]), math.exp(run.valid_loss[-1])
+        if improved and checkpoint is not None:
+            save_checkpoint(
+                checkpoint,
+                model,
+                data.vocab,
+                epoch=epoch,
+                valid_ppl=valid_ppl,
+                recipe=str(asdict(config)),
+            )
         if log is not None:
-            log(f"epoch {epoch:2d}  lr {lr:8.4f}  train ppl {math.exp(train_nats):7.1f}  "
-                f"valid ppl {valid_ppl:7.1f}  {seconds / 60:5.1f} min")
-    model.load_state_dict(best_state)
-    return PTBRun(model.eval(), config, history, best_epoch, seconds / 60)
+            log(
+                f"epoch {epoch:2d}  lr {config.lr_at(epoch):8.4f}  train ppl {train_ppl:7.1f}  "
+                f"valid ppl {valid_ppl:7.1f}  {sum(run.seconds) / 60:5.1f} min"
+            )
+
+    # The clip of mean_loss_sgd is the same in every epoch: clip / T.
+    run = fit_lm(
+        model,
+        data.train,
+        data.valid,
+        config.epochs,
+        lr=lambda epoch: config.mean_loss_sgd(epoch)[0],
+        clip=config.clip / config.bptt,
+        batch=config.batch,
+        bptt=config.bptt,
+        valid_batch=valid_batch,
+        cosine=False,
+        progress=progress,
+        optimizer=torch.optim.SGD,
+        on_epoch=after_epoch,
+    )
+    minutes = [seconds / 60 for seconds in itertools.accumulate(run.seconds)]
+    history = {
+        "lr": [config.lr_at(epoch) for epoch in range(1, config.epochs + 1)],
+        "train_ppl": run.train_ppl,
+        "valid_ppl": run.valid_ppl,
+        "minutes": minutes,
+    }
+    return PTBRun(run.model, config, history, run.best_epoch, minutes[-1])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m lstm_course.experiments.ptb",
-        description="Train one of Zaremba et al.'s Penn Treebank LSTMs and report perplexity.")
+        description="Train one of Zaremba et al.'s Penn Treebank LSTMs and report perplexity.",
+    )
     parser.add_argument("config", choices=sorted(ZAREMBA))
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best there is)")
+    parser.add_argument(
+        "--device", default=None, help="cuda, mps or cpu (default: the best there is)"
+    )
     parser.add_argument("--epochs", type=int, default=None, help="override the paper's epoch count")
     parser.add_argument("--checkpoint", default=None, help="where to save the best model (.pt)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -223,13 +292,11 @@ def main(argv: list[str] | None = None) -> None:
     run = train(config, data, device, checkpoint=args.checkpoint, progress=not args.no_progress)
     valid, test = perplexity(run.model, data.valid), perplexity(run.model, data.test)
     paper_valid, paper_test = ZAREMBA_PERPLEXITY[args.config]
-    print(f"best epoch {run.best_epoch}: valid {valid:.1f} (paper {paper_valid}), "
-          f"test {test:.1f} (paper {paper_test}), {run.minutes:.1f} min of training")
+    print(
+        f"best epoch {run.best_epoch}: valid {valid:.1f} (paper {paper_valid}), "
+        f"test {test:.1f} (paper {paper_test}), {run.minutes:.1f} min of training"
+    )
 
 
 if __name__ == "__main__":
     main()
-
-
-__all__ = ["PTBConfig", "ZAREMBA", "ZAREMBA_PERPLEXITY", "PTBData", "load_ptb_ids",
-           "perplexity", "PTBRun", "train", "main"]

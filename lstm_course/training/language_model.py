@@ -11,7 +11,8 @@ size, E embedding size, H hidden size, L layers.
 The text is one stream, so the state at the end of one window is the state at the
 start of the next: :func:`train_epoch` carries it across windows and *detaches* it,
 so backpropagation stops at the window's start (truncated BPTT) instead of running
-back through every window seen since the start of the epoch.
+back through every window seen since the start of the epoch. A whole run (epochs,
+validation, the best weights kept) is :func:`lstm_course.training.lm_fit.fit_lm`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from lstm_course.checks import check_bool, check_int, check_positive, check_probability
 from lstm_course.data.text import Vocab
+from lstm_course.training.model_tools import eval_mode, model_device
 
 __all__ = [
     "LanguageModel",
@@ -41,11 +44,6 @@ __all__ = [
 ]
 
 State = tuple[Tensor, Tensor]
-
-
-def _check_int(name: str, value, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
 class LanguageModel(nn.Module):
@@ -63,28 +61,49 @@ class LanguageModel(nn.Module):
             [-init_range, init_range] (Zaremba et al.); else PyTorch's defaults.
     """
 
-    def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, num_layers: int,
-                 dropout: float = 0.0, tie_weights: bool = False, init_range: float | None = None):
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_size: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float = 0.0,
+        tie_weights: bool = False,
+        init_range: float | None = None,
+    ):
         super().__init__()
-        for name, value in [("vocab_size", vocab_size), ("embed_size", embed_size),
-                            ("hidden_size", hidden_size), ("num_layers", num_layers)]:
-            _check_int(name, value)
-        if not (isinstance(dropout, numbers.Real) and 0 <= dropout < 1):
-            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        for name, value in [
+            ("vocab_size", vocab_size),
+            ("embed_size", embed_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ]:
+            check_int(name, value)
+        dropout = check_probability("dropout", dropout)
+        tie_weights = check_bool("tie_weights", tie_weights)
         if tie_weights and embed_size != hidden_size:
-            raise ValueError(f"tie_weights needs embed_size == hidden_size (the decoder's weight "
-                             f"is (V, H), the embedding (V, E)), got E={embed_size}, "
-                             f"H={hidden_size}: make them equal or set tie_weights=False")
-        if init_range is not None and not (isinstance(init_range, numbers.Real) and init_range > 0):
-            raise ValueError(f"init_range must be a positive number or None, got {init_range!r}")
+            raise ValueError(
+                f"tie_weights needs embed_size == hidden_size (the decoder's weight "
+                f"is (V, H), the embedding (V, E)), got E={embed_size}, "
+                f"H={hidden_size}: make them equal or set tie_weights=False"
+            )
+        if init_range is not None:
+            check_positive("init_range", init_range, why=" or None")
         # Kept so a checkpoint can rebuild the same model (see save_checkpoint).
-        self.config = dict(vocab_size=vocab_size, embed_size=embed_size,
-                           hidden_size=hidden_size, num_layers=num_layers, dropout=float(dropout),
-                           tie_weights=bool(tie_weights), init_range=init_range)
+        self.config = dict(
+            vocab_size=vocab_size,
+            embed_size=embed_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout,
+            tie_weights=tie_weights,
+            init_range=init_range,
+        )
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.drop = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(embed_size, hidden_size, num_layers,
-                            dropout=dropout if num_layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            embed_size, hidden_size, num_layers, dropout=dropout if num_layers > 1 else 0.0
+        )
         self.decoder = nn.Linear(hidden_size, vocab_size)
         if init_range is not None:
             for p in self.parameters():
@@ -96,7 +115,9 @@ class LanguageModel(nn.Module):
     def forward(self, tokens: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """tokens (T, B) ids -> logits (T, B, V) and the final state (h, c), each (L, B, H)."""
         if tokens.dim() != 2:
-            raise ValueError(f"tokens must be (T, B) ids, time first, got shape {tuple(tokens.shape)}")
+            raise ValueError(
+                f"tokens must be (T, B) ids, time first, got shape {tuple(tokens.shape)}"
+            )
         output, state = self.lstm(self.drop(self.embedding(tokens)), state)
         return self.decoder(self.drop(output)), state
 
@@ -112,18 +133,20 @@ def detach_state(state):
         return state.detach()
     if isinstance(state, (tuple, list)):
         return type(state)(detach_state(s) for s in state)
-    raise ValueError(f"a state is a tensor, a tuple of tensors or None, got {type(state).__name__}")
+    raise TypeError(f"a state is a tensor, a tuple of tensors or None, got {type(state).__name__}")
 
 
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def train_epoch(model: LanguageModel, batches: Iterable[tuple[Tensor, Tensor]],
-                optimizer: torch.optim.Optimizer, clip: float | None = None,
-                scheduler=None, progress: bool = True, desc: str = "train",
-                batch_losses: list[float] | None = None,
-                grad_norms: list[float] | None = None) -> float:
+def train_epoch(
+    model: LanguageModel,
+    batches: Iterable[tuple[Tensor, Tensor]],
+    optimizer: torch.optim.Optimizer,
+    clip: float | None = None,
+    scheduler=None,
+    progress: bool = True,
+    desc: str = "train",
+    batch_losses: list[float] | None = None,
+    grad_norms: list[float] | None = None,
+) -> float:
     """One pass over ``batches`` of (inputs (T, B), targets (T, B)); mean loss in nats.
 
     The state starts at zeros, is carried from window to window and detached after
@@ -133,9 +156,9 @@ def train_epoch(model: LanguageModel, batches: Iterable[tuple[Tensor, Tensor]],
     ``grad_norms``, if a list, every update's joint gradient norm *before* clipping.
     The mean weights each window by its number of targets (the last may be shorter).
     """
-    if clip is not None and not (isinstance(clip, numbers.Real) and 0 < clip < math.inf):
-        raise ValueError(f"clip must be a positive number or None, got {clip!r}")
-    device = _device(model)
+    if clip is not None:
+        check_positive("clip", clip, why=" or None")
+    device = model_device(model)
     model.train()
     state, total, count = None, 0.0, 0
     bar = tqdm(batches, desc=desc, disable=not progress, dynamic_ncols=True, leave=False)
@@ -150,8 +173,15 @@ def train_epoch(model: LanguageModel, batches: Iterable[tuple[Tensor, Tensor]],
             norm = nn.utils.clip_grad_norm_(model.parameters(), clip)
         elif grad_norms is not None:
             # Measured only: the gradients are left exactly as they are.
-            norm = torch.linalg.vector_norm(torch.stack(
-                [torch.linalg.vector_norm(p.grad) for p in model.parameters() if p.grad is not None]))
+            norm = torch.linalg.vector_norm(
+                torch.stack(
+                    [
+                        torch.linalg.vector_norm(p.grad)
+                        for p in model.parameters()
+                        if p.grad is not None
+                    ]
+                )
+            )
         if grad_norms is not None:
             grad_norms.append(float(norm))
         optimizer.step()
@@ -176,34 +206,35 @@ def evaluate(model: LanguageModel, batches: Iterable[tuple[Tensor, Tensor]]) -> 
     if read in one go. Runs in eval mode (no dropout) and restores the mode after.
     Divide by ln 2 for bits per token; exp() of it is the perplexity.
     """
-    device = _device(model)
-    was_training = model.training
-    model.eval()
+    device = model_device(model)
     state, total, count = None, 0.0, 0
-    try:
+    with eval_mode(model):
         for inputs, targets in batches:
             targets = targets.to(device)
             logits, state = model(inputs.to(device), state)
-            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                                     reduction="sum").item()
+            total += F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum"
+            ).item()
             count += targets.numel()
-    finally:
-        model.train(was_training)
     if count == 0:
         raise ValueError("evaluate got no batches")
     return total / count
 
 
-def next_token_distribution(logits: Tensor, temperature: float = 1.0,
-                            top_k: int | None = None) -> Tensor:
+def next_token_distribution(
+    logits: Tensor, temperature: float = 1.0, top_k: int | None = None
+) -> Tensor:
     """Probabilities (..., V) from logits (..., V): softmax(logits / temperature), with
     everything outside the ``top_k`` largest logits set to 0. ``temperature=0`` puts
     all the mass on the argmax (greedy decoding)."""
-    if not (isinstance(temperature, numbers.Real) and 0 <= temperature < math.inf):
-        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
+    # 0 is allowed (greedy), so this is not check_positive.
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    if not 0 <= temperature < math.inf:
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
     vocab_size = logits.shape[-1]
     if top_k is not None:
-        _check_int("top_k", top_k)
+        check_int("top_k", top_k)
         if top_k > vocab_size:
             raise ValueError(f"top_k={top_k} is larger than the vocabulary ({vocab_size})")
     if temperature == 0:
@@ -216,9 +247,15 @@ def next_token_distribution(logits: Tensor, temperature: float = 1.0,
 
 
 @torch.no_grad()
-def sample(model: LanguageModel, vocab: Vocab, prompt: str | Sequence[str], length: int,
-           temperature: float = 1.0, top_k: int | None = None,
-           generator: torch.Generator | None = None) -> str | list[str]:
+def sample(
+    model: LanguageModel,
+    vocab: Vocab,
+    prompt: str | Sequence[str],
+    length: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> str | list[str]:
     """Continue ``prompt`` by ``length`` tokens drawn from the model; returns the continuation.
 
     The model first reads the whole prompt (its state then holds the context), then
@@ -227,7 +264,7 @@ def sample(model: LanguageModel, vocab: Vocab, prompt: str | Sequence[str], leng
     a list of tokens gives a list of tokens (word models). ``generator`` (a CPU
     ``torch.Generator``) makes the draw reproducible.
     """
-    _check_int("length", length, minimum=0)
+    check_int("length", length, minimum=0)
     tokens = list(prompt)
     if not tokens:
         raise ValueError("prompt is empty: give at least one token for the model to start from")
@@ -235,10 +272,8 @@ def sample(model: LanguageModel, vocab: Vocab, prompt: str | Sequence[str], leng
     if unknown:
         raise ValueError(f"prompt has tokens that are not in the vocabulary: {unknown}")
     next_token_distribution(torch.zeros(len(vocab)), temperature, top_k)  # checks the arguments
-    device = _device(model)
-    was_training = model.training
-    model.eval()
-    try:
+    device = model_device(model)
+    with eval_mode(model):
         ids = torch.tensor(vocab.encode(tokens), device=device).unsqueeze(1)  # (T, 1)
         logits, state = model(ids, None)
         out = []
@@ -247,13 +282,12 @@ def sample(model: LanguageModel, vocab: Vocab, prompt: str | Sequence[str], leng
             next_id = int(torch.multinomial(p, 1, generator=generator))
             out.append(vocab.itos[next_id])
             logits, state = model(torch.tensor([[next_id]], device=device), state)
-    finally:
-        model.train(was_training)
     return "".join(out) if isinstance(prompt, str) else out
 
 
-def save_checkpoint(path: str | os.PathLike, model: LanguageModel, vocab: Vocab | None = None,
-                    **metadata) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike, model: LanguageModel, vocab: Vocab | None = None, **metadata
+) -> Path:
     """Write the weights, the model's constructor arguments, the vocabulary and any
     ``metadata`` (numbers, strings, lists of them) to ``path``; returns the path.
 
@@ -263,9 +297,11 @@ def save_checkpoint(path: str | os.PathLike, model: LanguageModel, vocab: Vocab 
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"config": dict(model.config),
-               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-               "metadata": metadata}
+    payload = {
+        "config": dict(model.config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "metadata": metadata,
+    }
     if vocab is not None:
         payload["vocab"] = {"itos": list(vocab.itos), "specials": list(vocab.specials)}
     partial = path.with_name(path.name + ".partial")
@@ -274,8 +310,9 @@ def save_checkpoint(path: str | os.PathLike, model: LanguageModel, vocab: Vocab 
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu"
-                    ) -> tuple[LanguageModel, Vocab | None, dict]:
+def load_checkpoint(
+    path: str | os.PathLike, device: torch.device | str = "cpu"
+) -> tuple[LanguageModel, Vocab | None, dict]:
     """Rebuild a model saved by :func:`save_checkpoint`: ``(model, vocab, metadata)``.
 
     The model comes back in eval mode on ``device``; ``vocab`` is None if none was saved.
