@@ -1,8 +1,9 @@
 import pytest
 import torch
 
+from lstm_course.layers.functional import lstm_layer
 from lstm_course.layers.handwritten_backward import lstm_loop
-from lstm_course.layers.rnn import LSTM, lstm_layer
+from lstm_course.layers.rnn import LSTM
 
 F64 = torch.float64
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lstm_course.data.text import Vocab, batchify, bptt_batches
+from lstm_course.data.batching import batchify, bptt_batches
+from lstm_course.data.text import Vocab
 from lstm_course.training.language_model import (
     LanguageModel,
     detach_state,

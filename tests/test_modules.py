@@ -11,7 +11,8 @@ from recurrent_parity import (
 )
 from torch import nn
 
-from lstm_course.layers.rnn import LSTM, lstm_cell
+from lstm_course.layers.functional import lstm_cell
+from lstm_course.layers.rnn import LSTM
 
 F64 = torch.float64
 FLAGS = list(itertools.product([1, 2, 3], [False, True], [False, True], [False, True]))

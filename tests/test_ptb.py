@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.data.batching import batchify, bptt_batches
 from lstm_course.experiments import ptb
 from lstm_course.experiments.ptb import ZAREMBA, PTBConfig, load_ptb_ids, perplexity, train
 from lstm_course.training.language_model import evaluate, load_checkpoint

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.data.batching import batchify, bptt_batches
 from lstm_course.experiments.regularization import (
     RegularizedLM,
     count_parameters,

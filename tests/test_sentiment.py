@@ -7,18 +7,20 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_course.data.text import pack, pad_batch
+from lstm_course.data.batching import pack, pad_batch
 from lstm_course.experiments.sentiment import (
     SentimentLSTM,
-    TfidfFeatures,
-    fit_logistic,
     keras_init_,
     keras_pad,
-    logistic_logits,
-    ngrams,
     reverse_padded,
     review_loader,
     running_predictions,
+)
+from lstm_course.experiments.sentiment_baseline import (
+    TfidfFeatures,
+    fit_logistic,
+    logistic_logits,
+    ngrams,
 )
 
 

@@ -5,13 +5,12 @@ from lstm_course.experiments.long_lags import (
     ADDING_BASELINE_MSE,
     SequenceClassifier,
     SequenceRegressor,
-    StreamRun,
     adding_problem,
     fraction_within,
     remember_first,
-    train_on_stream,
 )
 from lstm_course.training.metrics import accuracy
+from lstm_course.training.stream import StreamRun, train_on_stream
 
 
 def _gen(seed=0):

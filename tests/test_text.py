@@ -3,9 +3,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from lstm_course.data.text import (
+from lstm_course.data.batching import (
     BucketBatchSampler,
-    Vocab,
     batchify,
     bptt_batches,
     last_valid_step,
@@ -13,9 +12,9 @@ from lstm_course.data.text import (
     num_bptt_batches,
     pack,
     pad_batch,
-    tokenize,
     unpack,
 )
+from lstm_course.data.text import Vocab, tokenize
 
 # --- tokenize -----------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lstm_course.data.text import batchify, bptt_batches
-from lstm_course.training.loop import evaluate, fit, to_device
+from lstm_course.data.batching import batchify, bptt_batches
+from lstm_course.training.epoch import evaluate, to_device
+from lstm_course.training.loop import fit
 from lstm_course.training.metrics import History, accuracy, binary_accuracy, multiclass_accuracy
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.data.batching import batchify, bptt_batches
 from lstm_course.experiments.variant_study import (
     VARIANTS,
     CellLanguageModel,

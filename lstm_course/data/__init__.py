@@ -1,5 +1,6 @@
 """Datasets of the course: where they live, how they are fetched, how to load them, and
-how text becomes batches (``text``: tokenizer, ``Vocab``, padding, packing, BPTT batches).
+how text becomes batches (``text``: tokenizer, ``Vocab``; ``batching``: padding, packing,
+BPTT batches).
 
 Quick start::
 
@@ -15,23 +16,22 @@ Archives are opened through tarfile's ``data`` extraction filter.
 """
 
 from lstm_course.data.archive import extract_archive
+from lstm_course.data.batching import (
+    BucketBatchSampler,
+    batchify,
+    bptt_batches,
+    last_valid_step,
+    pack,
+    pad_batch,
+    unpack,
+)
 from lstm_course.data.checksum import verify_checksum
 from lstm_course.data.co2 import load_co2
 from lstm_course.data.datasets import load_imdb, load_ptb, load_time_machine, load_tiny_shakespeare
 from lstm_course.data.downloader import download
 from lstm_course.data.errors import DatasetError
 from lstm_course.data.home import cache_dir, data_home
-from lstm_course.data.text import (
-    BucketBatchSampler,
-    Vocab,
-    batchify,
-    bptt_batches,
-    last_valid_step,
-    pack,
-    pad_batch,
-    tokenize,
-    unpack,
-)
+from lstm_course.data.text import Vocab, tokenize
 
 __all__ = [
     "BucketBatchSampler",

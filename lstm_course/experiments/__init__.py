@@ -2,8 +2,9 @@
 ``layers``, ``training`` and ``data``, and nothing imports them back.
 
 - ``vanishing_gradients``: gradient norm against time lag (why plain RNNs forget);
-- ``long_lags``: the adding problem and the memory task, and their training stream;
-- ``sentiment``: IMDB classification, its LSTM and its linear baseline;
+- ``long_lags``: the adding problem and the memory task, and the models that learn them;
+- ``sentiment``: IMDB classification with an LSTM; ``sentiment_baseline``: its linear
+  baseline (TF-IDF and logistic regression);
 - ``ptb``: Zaremba et al.'s Penn Treebank recipes and their command line;
 - ``variant_study``: LSTM variants compared over seeds;
 - ``regularization``: the language model with every dropout placement;
@@ -19,6 +20,7 @@ from lstm_course.experiments import (
     ptb,
     regularization,
     sentiment,
+    sentiment_baseline,
     vanishing_gradients,
     variant_study,
     wrong_equations,
@@ -31,6 +33,7 @@ __all__ = [
     "ptb",
     "regularization",
     "sentiment",
+    "sentiment_baseline",
     "vanishing_gradients",
     "variant_study",
     "wrong_equations",

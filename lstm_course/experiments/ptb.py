@@ -22,7 +22,8 @@ import torch
 
 from lstm_course.checks import check_int
 from lstm_course.data import load_ptb
-from lstm_course.data.text import Vocab, batchify, bptt_batches
+from lstm_course.data.batching import batchify, bptt_batches
+from lstm_course.data.text import Vocab
 from lstm_course.training.language_model import LanguageModel, evaluate, save_checkpoint
 from lstm_course.training.lm_fit import LMRun, fit_lm
 

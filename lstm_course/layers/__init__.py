@@ -1,10 +1,11 @@
 """Recurrent layers written from scratch in PyTorch.
 
-- ``rnn``: ``LSTM`` and ``GRU``, drop-ins for ``torch.nn.LSTM`` / ``torch.nn.GRU``, and
-  the one-step and one-layer functions they are built from;
+- ``rnn``: ``LSTM`` and ``GRU``, drop-ins for ``torch.nn.LSTM`` / ``torch.nn.GRU``;
+- ``functional``: the one-step and one-layer functions they are built from;
 - ``base``: ``RecurrentBase``, what every multi-layer recurrent module here shares;
 - ``handwritten_backward``: the LSTM time loop with chapter 3's backward pass by hand;
-- ``cells``: the LSTM variants (peephole, CIFG, no forget gate, layer norm, ...);
+- ``cells``: the LSTM variants (peephole, CIFG, no forget gate, layer norm, ...), and
+  ``RecurrentLayer`` to run any of them over a sequence; ``gated_cell``: their shared base;
 - ``minimal_rnn``: minGRU and minLSTM, with their parallel scans;
 - ``dropout``: variational (recurrent) dropout and the LSTM layer that uses it, and the
   locked and embedding dropout of a language model's other connections.
@@ -27,14 +28,17 @@ from lstm_course.layers.dropout import (
     embedding_dropout,
     locked_dropout,
 )
+from lstm_course.layers.functional import gru_cell, gru_layer, lstm_cell, lstm_layer
+from lstm_course.layers.gated_cell import GatedCell
 from lstm_course.layers.handwritten_backward import lstm_loop
 from lstm_course.layers.minimal_rnn import MinGRU, MinLSTM
-from lstm_course.layers.rnn import GRU, LSTM, gru_cell, gru_layer, lstm_cell, lstm_layer
+from lstm_course.layers.rnn import GRU, LSTM
 
 __all__ = [
     "CIFGLSTMCell",
     "DropoutLSTM",
     "GRU",
+    "GatedCell",
     "LSTM",
     "LSTMCell",
     "LayerNormLSTMCell",

@@ -1,4 +1,4 @@
-"""The machinery ``modules.LSTM`` and ``modules.GRU`` share, written once.
+"""The machinery ``rnn.LSTM`` and ``rnn.GRU`` share, written once.
 
 An LSTM and a GRU differ only in what one layer does over time (``lstm_layer`` versus
 ``gru_layer``), in how many gates they stack (4 or 3) and in their state ((h, c) or h).

@@ -19,7 +19,8 @@ Every cell is ``Cell(input_size, hidden_size, device=None, dtype=None)`` with
 ``forward(x, (h, c)) -> (h, c)``: x (B, D), h and c (B, H); the state may be None for
 zeros. ``forward_with_gates`` also returns the gate activations (each (B, H)) keyed by
 name, for plots and tests. Weights stack the gates by rows in the order i, f, g, o
-(PyTorch's), leaving out those a variant does not have. sigma is the logistic sigmoid.
+(PyTorch's), leaving out those a variant does not have; what the cells share (weights,
+init, checks) is ``gated_cell.GatedCell``. sigma is the logistic sigmoid.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstm_course.checks import check_bool, check_int, check_positive
+from lstm_course.checks import check_bool, check_positive
+from lstm_course.layers.gated_cell import GatedCell
 
 __all__ = [
     "LSTMCell",
@@ -43,98 +45,7 @@ __all__ = [
 ]
 
 
-class _GatedCell(nn.Module):
-    """What the cells share: weights, init, input checks. A subclass sets ``gates`` (the
-    gates stacked in the weights, e.g. "ifgo") and implements ``_step(x, h, c)`` ->
-    ``((h, c), gates)``."""
-
-    gates = "ifgo"
-    has_bias = True  # LayerNormLSTMCell's LN biases take the place of bias_ih and bias_hh
-
-    def __init__(self, input_size: int, hidden_size: int, device=None, dtype=None):
-        super().__init__()
-        self.input_size = check_int("input_size", input_size)
-        self.hidden_size = check_int("hidden_size", hidden_size)
-        G, factory = len(self.gates) * hidden_size, {"device": device, "dtype": dtype}
-        self.weight_ih = nn.Parameter(torch.empty(G, input_size, **factory))
-        self.weight_hh = nn.Parameter(torch.empty(G, hidden_size, **factory))
-        if self.has_bias:
-            self.bias_ih = nn.Parameter(torch.empty(G, **factory))
-            self.bias_hh = nn.Parameter(torch.empty(G, **factory))
-        self._extra_parameters(factory)
-        self.reset_parameters()
-
-    def _extra_parameters(self, factory: dict) -> None:
-        """Register the parameters a variant adds (peepholes, layer-norm gains)."""
-
-    def reset_parameters(self) -> None:
-        """Every parameter uniform in (-1/sqrt(H), 1/sqrt(H)), as ``nn.LSTMCell`` does."""
-        bound = 1 / math.sqrt(self.hidden_size)
-        for param in self.parameters():
-            nn.init.uniform_(param, -bound, bound)
-
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}"
-
-    def _preactivations(self, x: Tensor, h: Tensor) -> tuple[Tensor, ...]:
-        """x W_ih^T + b_ih + h W_hh^T + b_hh split by gate, each (B, H)."""
-        if not self.has_bias:  # bias_ih, if any, means something else (LayerNormLSTMCell)
-            raise NotImplementedError(f"{type(self).__name__} has no plain gate biases")
-        z = torch.addmm(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh.t())
-        return (z + self.bias_hh).chunk(len(self.gates), dim=1)
-
-    def forward(
-        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Tensor, Tensor]:
-        """One step: x (B, D), state (h, c) each (B, H) or None; returns (h, c)."""
-        return self.forward_with_gates(x, state)[0]
-
-    def forward_with_gates(
-        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[tuple[Tensor, Tensor], dict[str, Tensor]]:
-        """One step, also returning the gate activations keyed "i", "f", "g", "o"."""
-        h, c = self._check(x, state)
-        return self._step(x, h, c)
-
-    def _step(self, x: Tensor, h: Tensor, c: Tensor):
-        raise NotImplementedError
-
-    def _check(self, x, state) -> tuple[Tensor, Tensor]:
-        name = type(self).__name__
-        if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.input_size:
-            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            error = ValueError if isinstance(x, Tensor) else TypeError
-            raise error(
-                f"{name} takes one step x of shape (B, input_size) = (B, "
-                f"{self.input_size}), got {got}; run a sequence with "
-                "RecurrentLayer, and give one example as x[None]"
-            )
-        if x.dtype != self.weight_ih.dtype:
-            raise ValueError(
-                f"x is {x.dtype} but the parameters are {self.weight_ih.dtype}: "
-                f"convert one, e.g. x.to({self.weight_ih.dtype})"
-            )
-        want = (x.shape[0], self.hidden_size)
-        if state is None:
-            zeros = x.new_zeros(want)
-            return zeros, zeros
-        if not isinstance(state, tuple | list) or len(state) != 2:
-            error = ValueError if isinstance(state, tuple | list) else TypeError
-            raise error(
-                f"state must be None or a pair (h, c) of tensors, got {type(state).__name__}"
-            )
-        for s_name, s in zip("hc", state, strict=True):
-            if not isinstance(s, Tensor) or tuple(s.shape) != want:
-                got = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
-                error = ValueError if isinstance(s, Tensor) else TypeError
-                raise error(
-                    f"{s_name} must have shape (B, hidden_size) = {want} to go "
-                    f"with x of shape {tuple(x.shape)}, got {got}"
-                )
-        return state[0], state[1]
-
-
-class LSTMCell(_GatedCell):
+class LSTMCell(GatedCell):
     """The standard LSTM cell, with a forget gate (Gers et al. 2000) and no peepholes:
     Greff et al.'s baseline without peepholes, numerically ``torch.nn.LSTMCell``.
 
@@ -154,7 +65,7 @@ class LSTMCell(_GatedCell):
         return (h, c), {"i": i, "f": f, "g": g, "o": o}
 
 
-class PeepholeLSTMCell(_GatedCell):
+class PeepholeLSTMCell(GatedCell):
     """LSTM with peephole connections (Gers & Schmidhuber 2000; Greff et al. 2017's
     "vanilla" LSTM): the gates see the cell state through diagonal weights, so they can
     time their opening on what is stored, not only on h = o * tanh(c), which is zero
@@ -185,7 +96,7 @@ class PeepholeLSTMCell(_GatedCell):
         return (h, c), {"i": i, "f": f, "g": g, "o": o}
 
 
-class NoForgetGateLSTMCell(_GatedCell):
+class NoForgetGateLSTMCell(GatedCell):
     """LSTM without a forget gate, as in the original LSTM (Hochreiter & Schmidhuber
     1997; Greff et al.'s NFG variant): the cell state only ever adds,
 
@@ -209,7 +120,7 @@ class NoForgetGateLSTMCell(_GatedCell):
         return (h, c), {"i": i, "g": g, "o": o}
 
 
-class CIFGLSTMCell(_GatedCell):
+class CIFGLSTMCell(GatedCell):
     """Coupled input and forget gate (CIFG, Greff et al. 2017; the GRU couples its
     gates the same way): one gate decides both how much to write and how much to keep,
 
@@ -233,7 +144,7 @@ class CIFGLSTMCell(_GatedCell):
         return (h, c), {"i": i, "f": f, "g": g, "o": o}
 
 
-class NoOutputActivationLSTMCell(_GatedCell):
+class NoOutputActivationLSTMCell(GatedCell):
     """LSTM without the output activation function (Greff et al.'s NOAF variant): the
     cell state leaves the cell unsquashed,
 
@@ -254,7 +165,7 @@ class NoOutputActivationLSTMCell(_GatedCell):
         return (h, c), {"i": i, "f": f, "g": g, "o": o}
 
 
-class LayerNormLSTMCell(_GatedCell):
+class LayerNormLSTMCell(GatedCell):
     """LSTM with layer normalization, following Ba et al. (2016), equations 20-22:
 
         i, f, g, o = LN(W_ih x_t; gain_ih, bias_ih) + LN(W_hh h_{t-1}; gain_hh, bias_hh)
@@ -380,7 +291,7 @@ class RecurrentLayer(nn.Module):
                 f"{tuple(input.shape)} for {layout}; pass at least one step"
             )
         outputs = []
-        for x_t in x.unbind(0):  # unbind, not x[t]: see modules.lstm_layer
+        for x_t in x.unbind(0):  # unbind, not x[t]: see functional.lstm_layer
             state = self.cell(x_t, state)
             outputs.append(state[0])
         output = torch.stack(outputs)

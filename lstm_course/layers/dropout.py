@@ -46,7 +46,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from lstm_course.checks import check_probability
 from lstm_course.layers.base import RecurrentBase
-from lstm_course.layers.rnn import lstm_cell
+from lstm_course.layers.functional import lstm_cell
 
 __all__ = [
     "dropout_mask",

@@ -1,6 +1,6 @@
 """An LSTM layer whose backward pass is written by hand (chapter 3's equations), for speed.
 
-``modules.lstm_layer`` lets autograd differentiate a Python loop: every step records a
+``functional.lstm_layer`` lets autograd differentiate a Python loop: every step records a
 dozen graph nodes, and the backward pass replays them one by one. Chapter 6 measures
 what that bookkeeping costs. Here the whole time loop is one ``autograd.Function``:
 

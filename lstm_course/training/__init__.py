@@ -1,11 +1,13 @@
-"""Training: the general loop (``loop``: ``fit``, ``evaluate``; ``metrics``: ``History``,
-``accuracy``), language models (``language_model``: ``LanguageModel``, ``train_epoch``,
+"""Training: the general loop (``loop``: ``fit``; ``epoch``: one pass of updates and
+``evaluate``; ``metrics``: ``History``, ``accuracy``; ``stream``: ``train_on_stream``, one
+pass over fresh synthetic batches, and its ``StreamRun``), language models (``language_model``: ``LanguageModel``, ``train_epoch``,
 its own ``evaluate`` over BPTT windows, ``sample``, checkpoints; ``lm_fit``: ``fit_lm``, the
 one language-model fit loop, and its ``LMRun`` record), and the pieces every
 loop needs, written once (``model_tools``: ``model_device``, ``eval_mode``,
 ``count_parameters``, ``BestWeights``; ``schedules``: the cosine learning-rate decay).
 """
 
+from lstm_course.training.epoch import evaluate
 from lstm_course.training.language_model import (
     LanguageModel,
     detach_state,
@@ -16,16 +18,19 @@ from lstm_course.training.language_model import (
     train_epoch,
 )
 from lstm_course.training.lm_fit import LMRun, fit_lm
-from lstm_course.training.loop import evaluate, fit
+from lstm_course.training.loop import fit
 from lstm_course.training.metrics import History, accuracy
 from lstm_course.training.model_tools import BestWeights, count_parameters, eval_mode, model_device
 from lstm_course.training.schedules import cosine_factor, cosine_schedule
+from lstm_course.training.stream import FreshBatches, StreamRun, train_on_stream
 
 __all__ = [
     "BestWeights",
+    "FreshBatches",
     "History",
     "LMRun",
     "LanguageModel",
+    "StreamRun",
     "accuracy",
     "cosine_factor",
     "cosine_schedule",
@@ -41,4 +46,5 @@ __all__ = [
     "sample",
     "save_checkpoint",
     "train_epoch",
+    "train_on_stream",
 ]

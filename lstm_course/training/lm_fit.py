@@ -13,7 +13,7 @@ two classic recipes on the same loop:
   ``optimizer=torch.optim.SGD, lr=lambda epoch: ..., cosine=False``.
 
 ``train_ids`` and ``valid_ids`` are 1-D id tensors, cut into B streams (``batch``,
-``valid_batch``) and T-step windows (``bptt``) by :mod:`lstm_course.data.text`.
+``valid_batch``) and T-step windows (``bptt``) by :mod:`lstm_course.data.batching`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from lstm_course.checks import check_bool, check_int, check_positive
-from lstm_course.data.text import batchify, bptt_batches
+from lstm_course.data.batching import batchify, bptt_batches
 from lstm_course.training.language_model import evaluate, train_epoch
 from lstm_course.training.model_tools import BestWeights, model_device
 from lstm_course.training.schedules import cosine_schedule
