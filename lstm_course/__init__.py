@@ -5,7 +5,7 @@ The notebook helpers live at the top: ``setup``, ``config``, ``pick``, ``get_dev
 in this list, never up:
 
     experiments/   one module per study behind a chapter (long_lags, sentiment, ptb, ...)
-    perf/          timing side by side, and the LSTM implementations chapter 6 times
+    perf/          timing side by side, and the LSTM implementations chapter ``06_lstm_speed`` times
     book_tools/    glue and meets_bar, `make reproduce`, the exercises page
     training/      the training loop (fit, evaluate, History) and language models
     layers/        PyTorch modules from scratch: LSTM and GRU drop-ins, variant cells,

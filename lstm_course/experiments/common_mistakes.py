@@ -1,6 +1,6 @@
 """Small tools for catching common LSTM mistakes: autograd graph size, honest splits.
 
-Chapter 14 uses them to show mistakes numerically; any chapter that forecasts a series
+Chapter ``14_common_mistakes`` uses them to show mistakes numerically; any chapter that forecasts a series
 or carries a state across truncated-BPTT windows can use them too.
 
 - ``graph_size(t)``: how many autograd nodes a backward pass from ``t`` would visit.

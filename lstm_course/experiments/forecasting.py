@@ -1,5 +1,5 @@
 """Forecasting a series: rolling origins, baselines, a least-squares autoregression,
-recursive and direct multi-step forecasts, and error metrics (chapter 13).
+recursive and direct multi-step forecasts, and error metrics (chapter ``13_forecasting``).
 
 A *forecaster* here is any function ``contexts -> forecasts`` with contexts of shape
 (M, L), the L values before each of M forecast origins (oldest first), and forecasts

@@ -5,7 +5,7 @@ the training run they describe, and a command line for readers with a GPU.
     python -m lstm_course.experiments.ptb medium --device cuda   # 2 x 650, dropout 0.5, 39 epochs
     python -m lstm_course.experiments.ptb large --device cuda    # 2 x 1500, dropout 0.65, 55 epochs
 
-Chapter 10 runs ``small`` and a shortened regularized model on a CPU. Shapes: N tokens,
+Chapter ``10_word_lm_ptb`` runs ``small`` and a shortened regularized model on a CPU. Shapes: N tokens,
 B parallel streams, T steps per BPTT window, V = 10,000 words.
 """
 

@@ -1,5 +1,5 @@
 """Regularizing an LSTM language model: which dropout masks, where they go, tied
-embeddings, and one training run per recipe so that recipes can be compared (chapter 12).
+embeddings, and one training run per recipe so that recipes can be compared (chapter ``12_regularization``).
 
 Shapes: T steps, B parallel streams, V vocabulary size, E embedding size, H hidden
 size, L layers. Every mask is "inverted": kept entries are scaled by 1/(1-p) in
@@ -20,7 +20,7 @@ training, so nothing changes in evaluation, where no mask is drawn.
     run = fit_lm(model, train_ids, valid_ids, epochs=20, lr=2e-3, clip=0.25)
 
 ``fit_lm`` (the one language-model loop, returning an ``LMRun``) and ``count_parameters``
-live in :mod:`lstm_course.training`; they are re-exported here, where chapter 12 imports them.
+live in :mod:`lstm_course.training`; they are re-exported here, where chapter ``12_regularization`` imports them.
 """
 
 from __future__ import annotations

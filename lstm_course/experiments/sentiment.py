@@ -1,4 +1,4 @@
-"""Sentiment classification of reviews (chapter 8): batches, the LSTM classifier and a
+"""Sentiment classification of reviews (chapter ``08_imdb_sentiment``): batches, the LSTM classifier and a
 running prediction. Its TF-IDF logistic-regression baseline is ``sentiment_baseline``.
 
 Reviews are lists of token ids (``Vocab.encode(tokenize(text))``). A batch is

@@ -1,4 +1,4 @@
-"""The linear baseline of the sentiment chapter (chapter 8): TF-IDF features of words and
+"""The linear baseline of the sentiment chapter (chapter ``08_imdb_sentiment``): TF-IDF features of words and
 word pairs, then logistic regression.
 
 Documents are token lists (``tokenize(text)``). ``TfidfFeatures().fit(train).transform(docs)``

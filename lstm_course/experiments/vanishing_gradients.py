@@ -1,7 +1,7 @@
 """Measure how far gradients travel back in time through a recurrent cell.
 
-Used to show vanishing and exploding gradients (chapter 1) and how the LSTM's cell
-path keeps them alive (chapters 1 and 3).
+Used to show vanishing and exploding gradients (chapter ``01_rnn_gradients``) and how the LSTM's cell
+path keeps them alive (chapters ``01_rnn_gradients`` and ``03_lstm_backward``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """LSTM variants side by side: one language model, any recurrent layer, several seeds.
 
-Chapter 11 reproduces, at a small scale, the comparison of Greff et al. (2017, "LSTM: A
+Chapter ``11_lstm_variants`` reproduces, at a small scale, the comparison of Greff et al. (2017, "LSTM: A
 Search Space Odyssey", references.bib: greff2017odyssey): the same model and training
 for every variant, only the recurrent layer differs, each trained from several seeds so
 that a difference between variants can be told from the spread between seeds.
@@ -112,7 +112,7 @@ def train_language_model(
     ``seconds`` (wall time of training and scoring) and ``updates``. The model keeps
     the last epoch's weights (a study compares where every run ends, not its best
     epoch). A thin view of :func:`lstm_course.training.lm_fit.fit_lm`, whose
-    ``LMRun`` holds more; chapter 11 reads these keys.
+    ``LMRun`` holds more; chapter ``11_lstm_variants`` reads these keys.
     """
     run = fit_lm(
         model,

@@ -3,7 +3,7 @@
 - ``rnn``: ``LSTM`` and ``GRU``, drop-ins for ``torch.nn.LSTM`` / ``torch.nn.GRU``;
 - ``functional``: the one-step and one-layer functions they are built from;
 - ``base``: ``RecurrentBase``, what every multi-layer recurrent module here shares;
-- ``handwritten_backward``: the LSTM time loop with chapter 3's backward pass by hand;
+- ``handwritten_backward``: the LSTM time loop with chapter ``03_lstm_backward``'s backward pass by hand;
 - ``cells``: the LSTM variants (peephole, CIFG, no forget gate, layer norm, ...), and
   ``RecurrentLayer`` to run any of them over a sequence; ``gated_cell``: their shared base;
 - ``minimal_rnn``: minGRU and minLSTM, with their parallel scans;

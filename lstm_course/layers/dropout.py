@@ -114,7 +114,7 @@ def dropout_lstm_layer(
     x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, -1).unbind(0)
     outputs = []
     for t in range(T):
-        # The mask acts only where h_{t-1} enters the gates; the step is chapter 5's cell.
+        # The mask acts only where h_{t-1} enters the gates; the step is chapter ``05_torch_lstm``'s cell.
         h, c = lstm_cell(
             x_proj[t], h if recurrent_mask is None else h * recurrent_mask, c, weight_hh
         )

@@ -76,7 +76,7 @@ def lstm_layer(
             and in reverse each sequence starts from (h, c) at its own last step.
         handwritten_backward: run the time loop as ``handwritten_backward.lstm_loop``,
             whose backward pass is written by hand instead of recorded by autograd
-            (chapter 6: same numbers, less bookkeeping). Ignored when ``mask`` is given.
+            (chapter ``06_lstm_speed``: same numbers, less bookkeeping). Ignored when ``mask`` is given.
 
     Returns:
         ``(output, (h, c))``: output (T, B, H) holds the state h after each step, in input
@@ -87,7 +87,7 @@ def lstm_layer(
     # Hoisted out of the loop: the input projection does not depend on h, so all T steps
     # are one (T*B, D) @ (D, 4H) product instead of T small ones. Then unbind, not
     # x_proj[t] in the loop: the backward of each x_proj[t] is a zero (T, B, 4H) tensor
-    # with one step filled in, T of them added up, work that grows as T^2 (chapter 5
+    # with one step filled in, T of them added up, work that grows as T^2 (chapter ``05_torch_lstm``
     # measures it); unbind's backward stacks the T steps' gradients once.
     x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, -1)
     if handwritten_backward and mask is None:

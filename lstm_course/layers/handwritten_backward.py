@@ -1,13 +1,13 @@
-"""An LSTM layer whose backward pass is written by hand (chapter 3's equations), for speed.
+"""An LSTM layer whose backward pass is written by hand (chapter ``03_lstm_backward``'s equations), for speed.
 
 ``functional.lstm_layer`` lets autograd differentiate a Python loop: every step records a
-dozen graph nodes, and the backward pass replays them one by one. Chapter 6 measures
+dozen graph nodes, and the backward pass replays them one by one. Chapter ``06_lstm_speed`` measures
 what that bookkeeping costs. Here the whole time loop is one ``autograd.Function``:
 
 - the forward loop runs without recording anything and writes every step's gates and
   cell state into preallocated (T, B, .) buffers;
 - the backward pass first computes, for all T steps at once, every factor that does
-  not depend on the recursion (the gates' local derivatives, chapter 3), so that the
+  not depend on the recursion (the gates' local derivatives, chapter ``03_lstm_backward``), so that the
   loop over time is left with five small operations and one matrix product per step;
 - the recurrent weight gradient is one (4H, T*B) @ (T*B, H) product after the loop,
   not T small ones inside it.

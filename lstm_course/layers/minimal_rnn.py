@@ -1,7 +1,7 @@
 """minGRU and minLSTM (Feng et al. 2024, references.bib: feng2024minlstm), each computed two
 ways: a loop over time, and a parallel scan in log space.
 
-Chapter 15 builds them. Both cells drop ``h_{t-1}`` from their gates, so the recurrence
+Chapter ``15_where_lstms_stand`` builds them. Both cells drop ``h_{t-1}`` from their gates, so the recurrence
 becomes linear in the state,
 
     h_t = a_t * h_{t-1} + b_t,        a_t, b_t computed from x_t alone,

@@ -1,7 +1,7 @@
 """An LSTM and a GRU from scratch as ``torch.nn.Module``s: drop-ins for ``torch.nn.LSTM``
 and ``torch.nn.GRU``.
 
-Chapter 5 builds it. ``lstm_course.scratch`` did the calculus by hand; here autograd does
+Chapter ``05_torch_lstm`` builds it. ``lstm_course.scratch`` did the calculus by hand; here autograd does
 the backward pass, so all that is left is to lay out the forward pass exactly the way
 ``nn.LSTM`` does: same constructor, same parameter names, shapes and order (so state
 dicts load both ways), same outputs and shapes, layer by layer and direction by direction.
@@ -49,7 +49,7 @@ class LSTM(RecurrentBase):
         device, dtype: where and in what dtype to create the parameters.
         handwritten_backward: not in ``nn.LSTM``: run each layer's time loop with the
             backward pass written by hand (``lstm_course.layers.handwritten_backward``) instead of recorded
-            by autograd; same results, faster on the CPU (chapter 6). PackedSequence
+            by autograd; same results, faster on the CPU (chapter ``06_lstm_speed``). PackedSequence
             input always takes the autograd path.
 
     Parameters, in ``nn.LSTM``'s order, for layer k with suffix "" (forward) or

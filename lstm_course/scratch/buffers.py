@@ -4,7 +4,7 @@ Fresh memory is slow the first time it is written: the operating system maps it 
 page by page, one page fault each, and the C allocator hands big freed blocks straight
 back to the system. A training loop that allocates the same big arrays at every call
 pays that price at every call (about a quarter of the NumPy LSTM's time at the course's
-benchmark shapes, chapter 4). A :class:`BufferPool` keeps the arrays it handed out and
+benchmark shapes, chapter ``04_numpy_lstm``). A :class:`BufferPool` keeps the arrays it handed out and
 hands one back again once nothing refers to it any more.
 
 Usage::

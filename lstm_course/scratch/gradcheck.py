@@ -1,7 +1,7 @@
 """Checking hand-derived gradients against finite differences.
 
 A backward pass written by hand is checked by nudging each input entry up and down
-and watching the loss move (chapters 3 and 4):
+and watching the loss move (chapters ``03_lstm_backward`` and ``04_numpy_lstm``):
 
     numerical_gradient(f, x)        dL/dx by central differences, one entry at a time
     relative_error(a, b)            one number: how far two gradients are apart

@@ -1,6 +1,6 @@
 """An LSTM from scratch in NumPy: forward and backward, for one step or a whole sequence.
 
-The reference to compare against after deriving the LSTM by hand (chapters 2-4). It is
+The reference to compare against after deriving the LSTM by hand (chapters ``02_lstm_cell`` to ``04_numpy_lstm``). It is
 PyTorch's ``nn.LSTM`` exactly: same equations, parameter names (minus the ``_l0``
 suffix), layout and gate order i, f, g, o, so parameters copy across both ways.
 
@@ -55,7 +55,7 @@ def sigmoid(z: Array) -> Array:
 
 # --- the equations, arranged for NumPy ----------------------------------------------------
 #
-# Chapter 4 explains each speed trick used here:
+# Chapter ``04_numpy_lstm`` explains each speed trick used here:
 # 1. The input projection x_t W_ih^T of all T steps is one matrix product before the loop;
 #    only h_{t-1} W_hh^T has to wait for the previous step.
 # 2. sigmoid(z) = (1 + tanh(z/2)) / 2. With the sigmoid gates' weight rows halved once
@@ -184,7 +184,7 @@ def _backward(dy, cache, dh, dc):
 def lstm_cell_forward(
     x: ArrayLike, params: Mapping[str, ArrayLike], state: tuple[ArrayLike, ArrayLike] | None = None
 ) -> tuple[State, Cache]:
-    """One LSTM step, the unit chapter 3 derives.
+    """One LSTM step, the unit chapter ``03_lstm_backward`` derives.
 
     Args:
         x: inputs of one step, shape (B, D).

@@ -1,6 +1,6 @@
 """An LSTM language model, its training loop over BPTT windows, sampling, checkpoints.
 
-Chapter 9 uses it on characters (Tiny Shakespeare), chapter 10 on words (Penn
+Chapter ``09_char_lm`` uses it on characters (Tiny Shakespeare), chapter ``10_word_lm_ptb`` on words (Penn
 Treebank, Zaremba et al. 2014). Shapes: T steps, B parallel streams, V vocabulary
 size, E embedding size, H hidden size, L layers.
 

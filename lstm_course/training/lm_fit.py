@@ -1,5 +1,5 @@
 """The one fit loop for language models: epochs of truncated BPTT, the validation
-loss after each, the best epoch's weights kept. Chapters 10, 11 and 12 train through it.
+loss after each, the best epoch's weights kept. Chapters ``10_word_lm_ptb``, ``11_lstm_variants`` and ``12_regularization`` train through it.
 
     run = fit_lm(model, train_ids, valid_ids, epochs=10, lr=3e-3, clip=0.25)
     run.best_valid_ppl, run.best_epoch, run.valid_loss      # nats per token, per epoch
@@ -8,8 +8,8 @@ The optimizer and the learning-rate schedule are arguments, because the chapters
 two classic recipes on the same loop:
 
 - Adam with the rate lowered along a half cosine to 0 over all updates (the default;
-  chapters 11 and 12): every run ends its budget annealed;
-- SGD with a per-epoch step decay (Zaremba et al. 2014; chapter 10):
+  chapters ``11_lstm_variants`` and ``12_regularization``): every run ends its budget annealed;
+- SGD with a per-epoch step decay (Zaremba et al. 2014; chapter ``10_word_lm_ptb``):
   ``optimizer=torch.optim.SGD, lr=lambda epoch: ..., cosine=False``.
 
 ``train_ids`` and ``valid_ids`` are 1-D id tensors, cut into B streams (``batch``,
@@ -67,7 +67,7 @@ class LMRun:
 
     @property
     def history(self) -> dict[str, list[float]]:
-        """Per-epoch ``train_ppl``, ``valid_ppl`` and ``seconds``, the curves chapter 12 plots."""
+        """Per-epoch ``train_ppl``, ``valid_ppl`` and ``seconds``, the curves chapter ``12_regularization`` plots."""
         return {
             "train_ppl": self.train_ppl,
             "valid_ppl": self.valid_ppl,
