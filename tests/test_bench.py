@@ -1,20 +1,20 @@
+import ast
 import statistics
+from pathlib import Path
 
 import pytest
 
-from lstm_course.perf.timing import (
+import lstm_course.perf.timing
+from lstm_course.perf.ceilings import training_flops
+from lstm_course.perf.cli import main
+from lstm_course.perf.numpy_vs_torch import (
     compare_numpy_torch,
     format_comparison,
-    main,
     measure,
-    numpy_lstm_step,
     numpy_time_breakdown,
-    sgemm_gflops,
-    time_interleaved,
-    time_it,
-    torch_lstm_step,
-    training_flops,
 )
+from lstm_course.perf.steps import numpy_lstm_step, torch_lstm_step
+from lstm_course.perf.timing import Timing, sgemm_gflops, time_interleaved, time_it
 
 TINY = dict(T=3, B=2, D=4, H=5)
 
@@ -27,21 +27,29 @@ def test_time_it_calls_and_fields(repeat, warmup):
     calls = []
     result = time_it(lambda: calls.append(1), repeat=repeat, warmup=warmup)
     assert len(calls) == warmup + repeat
-    assert set(result) == {"median", "min", "max", "times"}
-    times = result["times"]
+    assert isinstance(result, Timing)
+    times = result.times
     assert len(times) == repeat
     assert all(t >= 0 for t in times)
-    assert result["min"] == min(times)
-    assert result["max"] == max(times)
-    assert result["median"] == statistics.median(times)
-    assert result["min"] <= result["median"] <= result["max"]
+    assert result.min == min(times)
+    assert result.max == max(times)
+    assert result.median == statistics.median(times)
+    assert result.min <= result.median <= result.max
+
+
+def test_timing_fields_read_as_items_too():
+    # Chapters 04_numpy_lstm and 05_torch_lstm index the result as they did when it was a dict.
+    result = time_it(lambda: None, repeat=2, warmup=0)
+    assert result["median"] == result.median and result["min"] == result.min
+    with pytest.raises(KeyError):
+        result["of"]
 
 
 def test_time_it_defaults():
     calls = []
     result = time_it(lambda: calls.append(1))
     assert len(calls) == 13  # 3 warm-ups + 10 timed runs
-    assert len(result["times"]) == 10
+    assert len(result.times) == 10
 
 
 @pytest.mark.parametrize(("repeat", "warmup"), [(0, 3), (-1, 0), (3, -1)])
@@ -54,12 +62,13 @@ def test_time_it_rejects_bad_counts(repeat, warmup):
 
 def test_time_interleaved_runs_in_rounds():
     order = []
-    result = time_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
-                              repeat=3, warmup=1)
+    result = time_interleaved(
+        {"a": lambda: order.append("a"), "b": lambda: order.append("b")}, repeat=3, warmup=1
+    )
     assert order == ["a", "b"] * 4  # one warm-up round, then three timed rounds
     assert set(result) == {"a", "b"}
     for r in result.values():
-        assert len(r["times"]) == 3 and r["min"] <= r["median"] <= r["max"]
+        assert len(r.times) == 3 and r.min <= r.median <= r.max
 
 
 @pytest.mark.parametrize(("fns", "repeat", "warmup"), [({}, 3, 1), ({"a": print}, 0, 1)])
@@ -94,9 +103,9 @@ def test_torch_step_computes_the_input_gradient_like_numpy():
 @pytest.mark.parametrize("side", ["numpy", "torch"])
 def test_measure_fields(side):
     r = measure(side, 3, 2, 4, 5, repeat=2, warmup=1)
-    assert r["side"] == side and r["shape"] == [3, 2, 4, 5]
-    assert 0 < r["min"] <= r["median"] <= r["max"]
-    assert r["sgemm_gflops"] > 0 and r["threads"] >= 1
+    assert r.side == side and r.shape == (3, 2, 4, 5)
+    assert 0 < r.min <= r.median <= r.max
+    assert r.sgemm_gflops > 0 and r.threads >= 1
 
 
 def test_compare_needs_a_round():
@@ -109,27 +118,41 @@ def test_unknown_side_is_rejected():
         measure("jax", *TINY.values())
     with pytest.raises(ValueError, match="unknown side"):
         sgemm_gflops("jax", n=8)
+    with pytest.raises(ValueError, match="CPU only"):
+        sgemm_gflops("numpy", n=8, device="meta")
+
+
+def test_sgemm_gflops_of_either_library():
+    assert sgemm_gflops("numpy", n=64, repeat=1) > 0
+    assert sgemm_gflops("torch", n=64, repeat=1, device="cpu") > 0
 
 
 def test_compare_runs_each_side_in_a_subprocess_and_formats():
     rows = compare_numpy_torch([(2, 2, 3, 4)], repeat=1, warmup=0, rounds=2)
     (row,) = rows
-    assert row["shape"] == (2, 2, 3, 4)
-    assert row["ratio"] == pytest.approx(row["numpy_ms"] / row["torch_ms"])
-    low, high = row["ratio_range"]
+    assert row.shape == (2, 2, 3, 4)
+    assert row.ratio == pytest.approx(row.numpy_ms / row.torch_ms)
+    assert row["ratio"] == row.ratio  # 04_numpy_lstm indexes the rows
+    low, high = row.ratio_range
     assert 0 < low <= high
     flops = training_flops(2, 2, 3, 4)
-    assert row["numpy_gflops"] == pytest.approx(flops / row["numpy_ms"] / 1e6)
-    assert row["torch_of_sgemm"] == pytest.approx(row["torch_gflops"] / row["sgemm_gflops"])
+    assert row.numpy_gflops == pytest.approx(flops / row.numpy_ms / 1e6)
+    assert row.torch_of_sgemm == pytest.approx(row.torch_gflops / row.sgemm_gflops)
     table = format_comparison(rows)
     assert "(2, 2, 3, 4)" in table and "sgemm" in table
 
 
 def test_breakdown_adds_up():
     parts = numpy_time_breakdown(4, 2, 3, 5, repeat=1)
-    assert set(parts) == {"total", "input projection", "recurrent, forward",
-                          "recurrent, backward", "weight gradients", "input gradient",
-                          "everything else"}
+    assert set(parts) == {
+        "total",
+        "input projection",
+        "recurrent, forward",
+        "recurrent, backward",
+        "weight gradients",
+        "input gradient",
+        "everything else",
+    }
     assert sum(v for k, v in parts.items() if k != "total") == pytest.approx(parts["total"])
 
 
@@ -137,3 +160,15 @@ def test_worker_prints_one_json_line(capsys):
     main(["--worker", "numpy", "2", "2", "3", "4", "--repeat", "1", "--warmup", "0"])
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and '"side": "numpy"' in out[0]
+
+
+def test_timing_imports_nothing_else_of_the_course():
+    tree = ast.parse(Path(lstm_course.perf.timing.__file__).read_text())
+    imported = [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert imported and not [m for m in imported if m.startswith("lstm_course")]

@@ -2,15 +2,24 @@ import pytest
 import torch
 
 from lstm_course.perf import implementations as speed
-from lstm_course.perf.timing import training_flops
+from lstm_course.perf import steps
+from lstm_course.perf.ceilings import (
+    Ceilings,
+    Floor,
+    ceilings,
+    floor_ms,
+    training_bytes,
+    training_flops,
+)
+from lstm_course.perf.timing import memory_bandwidth_gbs
 
 TINY = (3, 2, 4, 5)
-TORCH_NAMES = [n for n in speed.IMPLEMENTATIONS if n != "NumPy (scratch)"]
+TORCH_NAMES = [n for n in steps.IMPLEMENTATIONS if n != "NumPy (scratch)"]
 
 
 @pytest.mark.parametrize("name", TORCH_NAMES)
 def test_torch_step_fills_gradients_and_resets_them(name):
-    step = speed.torch_step(name, *TINY)
+    step = steps.torch_step(name, *TINY)
     layer, x = step.layer, step.x
     assert step() is None
     first = [p.grad.clone() for p in layer.parameters()] + [x.grad.clone()]
@@ -23,7 +32,7 @@ def test_torch_step_fills_gradients_and_resets_them(name):
 def test_every_implementation_computes_the_same_input_gradient():
     # Same seed, and every layer draws its weights uniformly in the same order: the same
     # weights, so the same dx everywhere (float32 tolerance).
-    grads = speed.input_gradients(speed.IMPLEMENTATIONS, *TINY)
+    grads = steps.input_gradients(steps.IMPLEMENTATIONS, *TINY)
     assert set(grads) == set(TORCH_NAMES)
     assert grads["nn.LSTM"].abs().sum() > 0
     for name, g in grads.items():
@@ -32,71 +41,80 @@ def test_every_implementation_computes_the_same_input_gradient():
 
 def test_onednn_flag_is_restored():
     before = torch.backends.mkldnn.enabled
-    speed.torch_step("nn.LSTM, oneDNN off", *TINY)()
+    steps.torch_step("nn.LSTM, oneDNN off", *TINY)()
     assert torch.backends.mkldnn.enabled == before
 
 
 def test_unknown_implementation():
     with pytest.raises(ValueError, match="unknown implementation 'LSTM'"):
-        speed.torch_step("LSTM", *TINY)
+        steps.torch_step("LSTM", *TINY)
 
 
 def test_available():
-    assert speed.available("cpu") == list(speed.IMPLEMENTATIONS)
-    assert "module, torch.compile" not in speed.available("cpu", compile=False)
+    assert steps.available("cpu") == list(steps.IMPLEMENTATIONS)
+    assert "module, torch.compile" not in steps.available("cpu", compile=False)
+    assert "nn.LSTM, oneDNN off" not in steps.available("meta")
 
 
 def test_training_bytes_and_floors():
     T, B, D, H = 10, 4, 3, 5
-    assert speed.training_bytes(T, B, D, H) == 4 * (22 * T * B * H + 2 * T * B * D)
-    floor = speed.floor_ms(T, B, D, H, {"sgemm_gflops": 100.0, "bandwidth_gbs": 10.0})
-    assert floor["compute"] == pytest.approx(1e3 * training_flops(T, B, D, H) / 100e9)
-    assert floor["memory"] == pytest.approx(1e3 * speed.training_bytes(T, B, D, H) / 10e9)
+    assert training_bytes(T, B, D, H) == 4 * (22 * T * B * H + 2 * T * B * D)
+    floor = floor_ms(T, B, D, H, Ceilings(sgemm_gflops=100.0, bandwidth_gbs=10.0))
+    assert isinstance(floor, Floor)
+    assert floor.compute_ms == pytest.approx(1e3 * training_flops(T, B, D, H) / 100e9)
+    assert floor.memory_ms == pytest.approx(1e3 * training_bytes(T, B, D, H) / 10e9)
 
 
 def test_ceilings_are_positive():
-    assert speed.memory_bandwidth_gbs(n=1 << 16) > 0
-    limits = speed.ceilings()
-    assert set(limits) == {"sgemm_gflops", "bandwidth_gbs"}
-    assert all(v > 0 for v in limits.values())
+    assert memory_bandwidth_gbs(n=1 << 16) > 0
+    limits = ceilings()
+    assert isinstance(limits, Ceilings)
+    assert limits.sgemm_gflops > 0 and limits.bandwidth_gbs > 0
 
 
 def test_measure_point_times_every_implementation():
-    row = speed.measure_point(*TINY, speed.available(), repeat=1, warmup=0)
-    assert set(speed.IMPLEMENTATIONS) | {"compile seconds"} == set(row)
-    assert all(row[n] > 0 for n in speed.IMPLEMENTATIONS)
+    point = speed.measure_point(*TINY, steps.available(), repeat=1, warmup=0)
+    assert point.shape == TINY
+    assert set(point.times) == set(steps.IMPLEMENTATIONS)
+    assert all(t > 0 for t in point.times.values())
+    assert point.compile_seconds > 0 and point.compile_error is None
+    assert point.ratio("nn.LSTM") == 1
 
 
 def test_measure_point_survives_a_failing_compiler(monkeypatch):
     def broken(model, *args, **kwargs):
         def call(*a, **k):
             raise RuntimeError("no C++ compiler")
+
         return call
 
     monkeypatch.setattr(torch, "compile", broken)
-    row = speed.measure_point(*TINY, ["nn.LSTM", "module, torch.compile"], repeat=1, warmup=0)
-    assert "module, torch.compile" not in row
-    assert row["compile error"] == "RuntimeError: no C++ compiler"
-    assert "failed here, left out" in speed.format_point(row, TINY, speed.ceilings())
+    point = speed.measure_point(*TINY, ["nn.LSTM", "module, torch.compile"], repeat=1, warmup=0)
+    assert set(point.times) == {"nn.LSTM"} and point.compile_seconds is None
+    assert point.compile_error == "RuntimeError: no C++ compiler"
+    assert "failed here, left out" in speed.format_point(point, Ceilings(100.0, 10.0))
 
 
 def test_sweep_rows():
-    rows = speed.sweep([(2, 1, 3, 4), (3, 2, 3, 4)], ["nn.LSTM"], repeat=1, warmup=0,
-                       progress=False)
-    assert [r["shape"] for r in rows] == [(2, 1, 3, 4), (3, 2, 3, 4)]
-    assert all(r["nn.LSTM"] > 0 for r in rows)
+    rows = speed.sweep(
+        [(2, 1, 3, 4), (3, 2, 3, 4)], ["nn.LSTM"], repeat=1, warmup=0, progress=False
+    )
+    assert [r.shape for r in rows] == [(2, 1, 3, 4), (3, 2, 3, 4)]
+    assert all(r.times["nn.LSTM"] > 0 for r in rows)
 
 
 def test_packed_vs_padded():
     result = speed.packed_vs_padded(8, 6, 3, 4, repeat=1, warmup=0)
-    assert result["padded"] > 0 and result["packed"] > 0
-    assert 0.25 <= result["real fraction"] <= 1
+    assert result.padded > 0 and result.packed > 0
+    assert 0.25 <= result.real_fraction <= 1
 
 
 def test_format_point():
-    limits = {"sgemm_gflops": 100.0, "bandwidth_gbs": 10.0}
-    row = {"nn.LSTM": 0.002, "module, autograd": 0.006, "compile seconds": 12.0}
-    text = speed.format_point(row, (80, 32, 128, 128), limits)
+    limits = Ceilings(sgemm_gflops=100.0, bandwidth_gbs=10.0)
+    point = speed.PointResult(
+        (80, 32, 128, 128), {"nn.LSTM": 0.002, "module, autograd": 0.006}, compile_seconds=12.0
+    )
+    text = speed.format_point(point, limits)
     lines = text.splitlines()
     assert lines[1].startswith("nn.LSTM") and " 1.00 " in lines[1]
     assert lines[2].startswith("module, autograd") and " 3.00 " in lines[2]

@@ -1,8 +1,49 @@
-"""Measuring speed: ``timing`` (timers side by side, with warm-up and medians; it imports
-nothing else of the course) and ``implementations`` (the LSTMs chapter 6 times, their
-ceilings and sweeps). ``python -m lstm_course.perf`` runs the benchmarks (``make bench``).
+"""Measuring speed. The modules, lowest first (each imports only those above it):
+
+timing          timers side by side (warm-up, medians), the sgemm rate, the copy
+                bandwidth, a measurement in a fresh process; imports nothing else
+                of the course
+ceilings        a pass's FLOPs and bytes, the machine's ceilings, the lower bounds
+steps           the LSTM implementations, each pass ready to time
+numpy_vs_torch  the NumPy LSTM against nn.LSTM, each in a process of its own
+implementations the measurements of chapter ``06_lstm_speed``: one shape, sweeps,
+                packed against padded
+cli             ``python -m lstm_course.perf`` (``make bench``)
 """
 
-from lstm_course.perf.timing import time_interleaved, time_it
+from lstm_course.perf.ceilings import Ceilings, Floor, ceilings, floor_ms, training_flops
+from lstm_course.perf.implementations import (
+    PackedVsPadded,
+    PointResult,
+    format_point,
+    measure_point,
+    packed_vs_padded,
+    sweep,
+)
+from lstm_course.perf.numpy_vs_torch import Comparison, compare_numpy_torch, format_comparison
+from lstm_course.perf.steps import IMPLEMENTATIONS, available, torch_step
+from lstm_course.perf.timing import Timing, sgemm_gflops, time_interleaved, time_it
 
-__all__ = ["time_interleaved", "time_it"]
+__all__ = [
+    "IMPLEMENTATIONS",
+    "Ceilings",
+    "Comparison",
+    "Floor",
+    "PackedVsPadded",
+    "PointResult",
+    "Timing",
+    "available",
+    "ceilings",
+    "compare_numpy_torch",
+    "floor_ms",
+    "format_comparison",
+    "format_point",
+    "measure_point",
+    "packed_vs_padded",
+    "sgemm_gflops",
+    "sweep",
+    "time_interleaved",
+    "time_it",
+    "torch_step",
+    "training_flops",
+]

@@ -1,0 +1,78 @@
+"""What one LSTM layer's training pass costs, what the machine can do, and the lower
+bounds on the pass's time that follow (chapter ``06_lstm_speed``, "Counting the work"
+and "The machine's ceilings").
+
+A pass is one forward + backward pass of one LSTM layer over (T, B, D) inputs with
+hidden size H, float32, the input's gradient included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from lstm_course.perf.timing import memory_bandwidth_gbs, sgemm_gflops
+
+__all__ = ["training_flops", "training_bytes", "Ceilings", "ceilings", "Floor", "floor_ms"]
+
+
+def training_flops(T: int, B: int, D: int, H: int) -> int:
+    """Floating-point operations of one forward + backward pass of an LSTM layer.
+
+    Six matrix products of 2 * (rows) * (4H) * (D or H) operations each: the input and
+    recurrent products forward, and backward the gradients of the inputs, of h, and of
+    both weight matrices: 24 T B H (D + H) in all. The elementwise work is left out.
+    """
+    return 24 * T * B * H * (D + H)
+
+
+def training_bytes(T: int, B: int, D: int, H: int) -> int:
+    """Bytes a forward + backward pass must move at least once, in float32.
+
+    The forward pass writes what the backward pass needs (gates, c, tanh c and h: 7H
+    numbers per step and sequence) and the backward pass reads it back; the gate
+    gradients (4H) are written and read again by the weight-gradient products; the
+    input x is read and its gradient written. So 4 * (2*7 + 2*4) T B H + 4 * 2 T B D.
+    Weights are left out: they are small and stay in cache.
+    """
+    return 4 * (22 * T * B * H + 2 * T * B * D)
+
+
+@dataclass(frozen=True)
+class Ceilings:
+    """A machine's measured limits: the matrix-product rate and the copy bandwidth."""
+
+    sgemm_gflops: float
+    bandwidth_gbs: float
+
+
+def ceilings(device: str | torch.device = "cpu") -> Ceilings:
+    """Measure ``device``'s :class:`Ceilings`: on the CPU the faster of NumPy's and
+    PyTorch's 2048^3 float32 products, on a GPU PyTorch's 4096^3 one
+    (:func:`~lstm_course.perf.timing.sgemm_gflops`), and the copy bandwidth
+    (:func:`~lstm_course.perf.timing.memory_bandwidth_gbs`)."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        sgemm = max(sgemm_gflops("numpy"), sgemm_gflops("torch"))
+    else:  # a GPU needs a larger product to fill it
+        sgemm = sgemm_gflops("torch", n=4096, device=device)
+    return Ceilings(sgemm, memory_bandwidth_gbs(device=device))
+
+
+@dataclass(frozen=True)
+class Floor:
+    """Lower bounds on a pass's time, in ms: all its FLOPs at the sgemm rate
+    (``compute_ms``), all its bytes at the copy bandwidth (``memory_ms``)."""
+
+    compute_ms: float
+    memory_ms: float
+
+
+def floor_ms(T: int, B: int, D: int, H: int, limits: Ceilings) -> Floor:
+    """The :class:`Floor` of a pass at (T, B, D, H) under ``limits``. A real pass is
+    slower than the larger of the two bounds."""
+    return Floor(
+        compute_ms=1e3 * training_flops(T, B, D, H) / (limits.sgemm_gflops * 1e9),
+        memory_ms=1e3 * training_bytes(T, B, D, H) / (limits.bandwidth_gbs * 1e9),
+    )
