@@ -1,3 +1,4 @@
+import inspect
 import itertools
 import random
 
@@ -125,8 +126,10 @@ def test_dropout_eval_matches_and_train_drops_between_layers():
     torch.testing.assert_close(ours(x)[0], ref(x)[0], atol=1e-10, rtol=0)
     ours.train()
     assert not torch.allclose(ours(x)[0], ref(x)[0])
-    with pytest.warns(UserWarning, match="num_layers=1"):
-        GRU(3, 4, dropout=0.5)
+    for cls in (GRU, LSTM):  # GRU inherits RecurrentBase's __init__, LSTM wraps it
+        with pytest.warns(UserWarning, match="num_layers=1") as caught:
+            cls(3, 4, dropout=0.5)
+        assert caught[0].filename == __file__  # the warning points at the caller's line
 
 
 @pytest.mark.parametrize("batch_first, bidirectional", [(False, False), (True, True)])
@@ -204,6 +207,16 @@ def test_clear_errors_in_constructor():
         GRU(3, 4, bias=1)
     with pytest.raises(TypeError):  # like nn.GRU, no projection and no hand-written backward
         GRU(3, 4, handwritten_backward=True)
+
+
+def test_constructor_signatures_list_torchs_arguments():
+    # nn.GRU's documented arguments; nn.LSTM's add proj_size, and ours handwritten_backward.
+    common = ["input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout"]
+    common.append("bidirectional")
+    assert list(inspect.signature(GRU).parameters) == [*common, "device", "dtype"]
+    lstm = [*common, "proj_size", "device", "dtype", "handwritten_backward"]
+    assert list(inspect.signature(LSTM).parameters) == lstm
+    assert inspect.signature(LSTM).parameters["handwritten_backward"].kind.name == "KEYWORD_ONLY"
 
 
 def test_constructor_errors_have_nn_grus_types():

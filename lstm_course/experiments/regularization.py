@@ -29,13 +29,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstm_course.checks import check_bool, check_int, check_probability
+from lstm_course.checks import check_bool, check_probability
 from lstm_course.layers.dropout import (
     dropout_lstm_layer,
     dropout_mask,
     embedding_dropout,
     locked_dropout,
 )
+from lstm_course.training.language_model import check_lm_args
 from lstm_course.training.lm_fit import LMRun, fit_lm
 from lstm_course.training.model_tools import count_parameters
 
@@ -74,38 +75,16 @@ class RegularizedLM(nn.Module):
     ``train_epoch``, ``evaluate`` and :func:`fit_lm` work unchanged.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embed_size: int,
-        hidden_size: int,
-        num_layers: int,
-        dropout: float = 0.0,
-        variational: bool = False,
-        recurrent_dropout: float = 0.0,
-        embedding_dropout: float = 0.0,
-        tie_weights: bool = False,
-    ):
+    def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, num_layers: int,
+                 dropout: float = 0.0, variational: bool = False, recurrent_dropout: float = 0.0,
+                 embedding_dropout: float = 0.0, tie_weights: bool = False):  # fmt: skip
         super().__init__()
-        V, E, H, L = (
-            check_int(n, v)
-            for n, v in [
-                ("vocab_size", vocab_size),
-                ("embed_size", embed_size),
-                ("hidden_size", hidden_size),
-                ("num_layers", num_layers),
-            ]
+        V, E, H, L, self.dropout, tie_weights = check_lm_args(
+            vocab_size, embed_size, hidden_size, num_layers, dropout, tie_weights
         )
-        self.dropout = check_probability("dropout", dropout)
         self.recurrent_dropout = check_probability("recurrent_dropout", recurrent_dropout)
         self.embedding_dropout = check_probability("embedding_dropout", embedding_dropout)
         variational = check_bool("variational", variational)
-        tie_weights = check_bool("tie_weights", tie_weights)
-        if tie_weights and E != H:
-            raise ValueError(
-                f"tie_weights needs embed_size == hidden_size (the decoder's weight "
-                f"is (V, H), the embedding (V, E)), got E={E}, H={H}"
-            )
         self.variational = variational
         self.embedding = nn.Embedding(V, E)
         self.layers = nn.ModuleList(nn.LSTM(E if k == 0 else H, H) for k in range(L))

@@ -78,11 +78,14 @@ class RecurrentBase(nn.Module):
         self.bidirectional = bool(bidirectional)
         self.proj_size = 0  # as nn.RNNBase has it; only LSTMs may project, and ours do not
         if dropout > 0 and num_layers == 1:
+            # Point at the user's line: one frame up for a subclass that keeps this
+            # __init__ (GRU), two for one that wraps it (LSTM).
+            inherited = type(self).__init__ is RecurrentBase.__init__
             warnings.warn(
                 f"dropout={dropout} has no effect with num_layers=1: dropout acts "
                 "between layers, on the outputs of every layer but the last",
-                stacklevel=3,
-            )  # the caller of the subclass's __init__
+                stacklevel=2 if inherited else 3,
+            )
         G, H, factory = (
             self.num_gates * hidden_size,
             hidden_size,

@@ -40,13 +40,12 @@ embedding matrix).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 
 from lstm_course.checks import check_probability
 from lstm_course.layers.base import RecurrentBase
-from lstm_course.layers.functional import lstm_cell
+from lstm_course.layers.functional import lstm_layer
 
 __all__ = [
     "dropout_mask",
@@ -92,34 +91,18 @@ def embedding_dropout(
 
 
 def dropout_lstm_layer(
-    x: Tensor,
-    h: Tensor,
-    c: Tensor,
-    weight_ih: Tensor,
-    weight_hh: Tensor,
-    bias: Tensor | None = None,
-    input_mask: Tensor | None = None,
-    recurrent_mask: Tensor | None = None,
+    x, h, c, weight_ih, weight_hh, bias=None, input_mask=None, recurrent_mask=None
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One LSTM layer over x (T, B, D), from state h, c (B, H), with fixed masks.
 
     ``input_mask`` (B, D) multiplies every x_t and ``recurrent_mask`` (B, H) every
-    h_{t-1}: the same mask at every step. ``bias`` is b_ih + b_hh. Returns
-    ``(output (T, B, H), (h_T, c_T))``.
+    h_{t-1}: the same mask at every step. ``weight_ih`` (4H, D), ``weight_hh`` (4H, H)
+    and ``bias`` = b_ih + b_hh (4H,) or None, as in ``functional.lstm_layer``, which
+    runs the time loop. Returns ``(output (T, B, H), (h_T, c_T))``.
     """
-    T, B, D = x.shape
     if input_mask is not None:
         x = x * input_mask  # (T, B, D) * (B, D): one mask for all T steps
-    # The input projection does not depend on h: one product for all steps.
-    x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, -1).unbind(0)
-    outputs = []
-    for t in range(T):
-        # The mask acts only where h_{t-1} enters the gates; the step is chapter ``05_torch_lstm``'s cell.
-        h, c = lstm_cell(
-            x_proj[t], h if recurrent_mask is None else h * recurrent_mask, c, weight_hh
-        )
-        outputs.append(h)
-    return torch.stack(outputs), (h, c)
+    return lstm_layer(x, h, c, weight_ih, weight_hh, bias, recurrent_mask=recurrent_mask)
 
 
 class DropoutLSTM(RecurrentBase):

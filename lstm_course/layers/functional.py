@@ -61,6 +61,7 @@ def lstm_layer(
     reverse: bool = False,
     mask: Tensor | None = None,
     handwritten_backward: bool = False,
+    recurrent_mask: Tensor | None = None,
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One layer in one direction over a whole sequence.
 
@@ -76,7 +77,10 @@ def lstm_layer(
             and in reverse each sequence starts from (h, c) at its own last step.
         handwritten_backward: run the time loop as ``handwritten_backward.lstm_loop``,
             whose backward pass is written by hand instead of recorded by autograd
-            (chapter ``06_lstm_speed``: same numbers, less bookkeeping). Ignored when ``mask`` is given.
+            (chapter ``06_lstm_speed``: same numbers, less bookkeeping). Ignored when ``mask``
+            or ``recurrent_mask`` is given.
+        recurrent_mask: None, or (B, H): multiplies h_{t-1} where it enters the gates, the
+            same mask at every step (recurrent dropout, ``dropout.dropout_lstm_layer``).
 
     Returns:
         ``(output, (h, c))``: output (T, B, H) holds the state h after each step, in input
@@ -90,7 +94,7 @@ def lstm_layer(
     # with one step filled in, T of them added up, work that grows as T^2 (chapter ``05_torch_lstm``
     # measures it); unbind's backward stacks the T steps' gradients once.
     x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, -1)
-    if handwritten_backward and mask is None:
+    if handwritten_backward and mask is None and recurrent_mask is None:
         if reverse:
             hs, h, c = lstm_loop(x_proj.flip(0), h, c, weight_hh)
             return hs.flip(0), (h, c)
@@ -99,7 +103,8 @@ def lstm_layer(
     x_proj = x_proj.unbind(0)
     outputs = [h] * T  # placeholders, each overwritten below
     for t in reversed(range(T)) if reverse else range(T):
-        h_new, c_new = lstm_cell(x_proj[t], h, c, weight_hh)
+        h_in = h if recurrent_mask is None else h * recurrent_mask
+        h_new, c_new = lstm_cell(x_proj[t], h_in, c, weight_hh)
         if mask is None:
             h, c = h_new, c_new
         else:

@@ -75,21 +75,12 @@ class LSTM(RecurrentBase):
     reference = "nn.LSTM"
     _repr_defaults = (*RecurrentBase._repr_defaults, ("handwritten_backward", False))
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        device=None,
-        dtype=None,
-        *,
-        handwritten_backward: bool = False,
-    ):
+    # nn.LSTM's arguments: RecurrentBase's with proj_size before device (0 only here),
+    # and one of ours, keyword-only, after them.
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None, *,
+                 handwritten_backward: bool = False):  # fmt: skip
         if proj_size != 0:
             raise NotImplementedError(
                 f"proj_size={proj_size!r} is not supported: this LSTM "
@@ -138,9 +129,9 @@ class GRU(RecurrentBase):
 
     b_hn is multiplied by r, so unlike the LSTM's the two biases are kept apart.
 
-    Args: as ``LSTM``'s, without ``proj_size`` and ``handwritten_backward``: input_size,
-    hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-    bidirectional=False, device=None, dtype=None.
+    Args: those of ``RecurrentBase``'s constructor, i.e. ``LSTM``'s without ``proj_size`` and
+    ``handwritten_backward``: input_size, hidden_size, num_layers=1, bias=True,
+    batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None.
 
     Parameters as ``LSTM``'s with 3H rows instead of 4H, gates stacked r, z, n, so
     state dicts of ``nn.GRU`` load both ways.
@@ -153,30 +144,6 @@ class GRU(RecurrentBase):
     num_gates = 3
     state_names = ("h_0",)
     reference = "nn.GRU"
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            device,
-            dtype,
-        )
 
     def _run_layer(self, x, state, params, reverse, mask):
         (h,) = state

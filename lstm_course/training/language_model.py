@@ -34,6 +34,7 @@ from lstm_course.training.model_tools import eval_mode, model_device
 
 __all__ = [
     "LanguageModel",
+    "check_lm_args",
     "detach_state",
     "train_epoch",
     "evaluate",
@@ -44,6 +45,26 @@ __all__ = [
 ]
 
 State = tuple[Tensor, Tensor]
+
+
+def check_lm_args(
+    vocab_size, embed_size, hidden_size, num_layers, dropout, tie_weights
+) -> tuple[int, int, int, int, float, bool]:
+    """The arguments every language model here shares, checked and returned in order:
+    the sizes V, E, H, L (ints >= 1), ``dropout`` (a probability below 1) and
+    ``tie_weights`` (a bool; True needs E == H)."""
+    names = ("vocab_size", "embed_size", "hidden_size", "num_layers")
+    values = (vocab_size, embed_size, hidden_size, num_layers)
+    sizes = [check_int(name, value) for name, value in zip(names, values, strict=True)]
+    dropout = check_probability("dropout", dropout)
+    tie_weights = check_bool("tie_weights", tie_weights)
+    if tie_weights and embed_size != hidden_size:
+        raise ValueError(
+            f"tie_weights needs embed_size == hidden_size (the decoder's weight "
+            f"is (V, H), the embedding (V, E)), got E={embed_size}, "
+            f"H={hidden_size}: make them equal or set tie_weights=False"
+        )
+    return (*sizes, dropout, tie_weights)
 
 
 class LanguageModel(nn.Module):
@@ -61,44 +82,25 @@ class LanguageModel(nn.Module):
             [-init_range, init_range] (Zaremba et al.); else PyTorch's defaults.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embed_size: int,
-        hidden_size: int,
-        num_layers: int,
-        dropout: float = 0.0,
-        tie_weights: bool = False,
-        init_range: float | None = None,
-    ):
+    def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, num_layers: int,
+                 dropout: float = 0.0, tie_weights: bool = False,
+                 init_range: float | None = None):  # fmt: skip
         super().__init__()
-        for name, value in [
-            ("vocab_size", vocab_size),
-            ("embed_size", embed_size),
-            ("hidden_size", hidden_size),
-            ("num_layers", num_layers),
-        ]:
-            check_int(name, value)
-        dropout = check_probability("dropout", dropout)
-        tie_weights = check_bool("tie_weights", tie_weights)
-        if tie_weights and embed_size != hidden_size:
-            raise ValueError(
-                f"tie_weights needs embed_size == hidden_size (the decoder's weight "
-                f"is (V, H), the embedding (V, E)), got E={embed_size}, "
-                f"H={hidden_size}: make them equal or set tie_weights=False"
-            )
+        vocab_size, embed_size, hidden_size, num_layers, dropout, tie_weights = check_lm_args(
+            vocab_size, embed_size, hidden_size, num_layers, dropout, tie_weights
+        )
         if init_range is not None:
             check_positive("init_range", init_range, why=" or None")
         # Kept so a checkpoint can rebuild the same model (see save_checkpoint).
-        self.config = dict(
-            vocab_size=vocab_size,
-            embed_size=embed_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-            tie_weights=tie_weights,
-            init_range=init_range,
-        )
+        self.config = {
+            "vocab_size": vocab_size,
+            "embed_size": embed_size,
+            "hidden_size": hidden_size,
+            "num_layers": num_layers,
+            "dropout": dropout,
+            "tie_weights": tie_weights,
+            "init_range": init_range,
+        }
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.drop = nn.Dropout(dropout)
         self.lstm = nn.LSTM(

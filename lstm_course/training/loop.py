@@ -42,17 +42,8 @@ def _length(loader) -> int | None:
         return None
 
 
-def _check_fit_args(
-    epochs,
-    clip_grad_norm,
-    early_stopping,
-    mode,
-    monitor,
-    metrics,
-    val_loader,
-    restore_best,
-    progress,
-) -> None:
+def _check_fit_args(epochs, clip_grad_norm, early_stopping, restore_best, progress) -> None:
+    """fit's numbers and switches."""
     check_int("epochs", epochs)
     if clip_grad_norm is not None:
         check_positive("clip_grad_norm", clip_grad_norm)
@@ -60,6 +51,10 @@ def _check_fit_args(
         check_int("early_stopping", early_stopping, why=" (a patience, in epochs) or None")
     check_bool("restore_best", restore_best)
     check_bool("progress", progress)
+
+
+def _check_monitoring(mode, monitor, metrics, val_loader, early_stopping) -> None:
+    """fit's metrics, and what early stopping and the best weights watch."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     for name, metric in metrics.items():
@@ -171,17 +166,8 @@ def fit(
     forward: ``forward(model, inputs) -> outputs``, used for training and evaluation.
     """
     metrics = metrics or {}
-    _check_fit_args(
-        epochs,
-        clip_grad_norm,
-        early_stopping,
-        mode,
-        monitor,
-        metrics,
-        val_loader,
-        restore_best,
-        progress,
-    )
+    _check_fit_args(epochs, clip_grad_norm, early_stopping, restore_best, progress)
+    _check_monitoring(mode, monitor, metrics, val_loader, early_stopping)
     if device is not None:
         device = torch.device(device)
         model.to(device)
