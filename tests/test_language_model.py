@@ -15,12 +15,11 @@ from lstm_course.training.language_model import (
     detach_state,
     evaluate,
     load_checkpoint,
-    next_token_distribution,
-    sample,
     save_checkpoint,
     train_epoch,
 )
 from lstm_course.training.lm_fit import LMRun, fit_lm
+from lstm_course.training.sampling import next_token_distribution, sample
 
 TEXT = "abcabdabcabd" * 20
 

@@ -17,10 +17,8 @@ validation, the best weights kept) is :func:`lstm_course.training.lm_fit.fit_lm`
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -38,8 +36,6 @@ __all__ = [
     "detach_state",
     "train_epoch",
     "evaluate",
-    "next_token_distribution",
-    "sample",
     "save_checkpoint",
     "load_checkpoint",
 ]
@@ -221,70 +217,6 @@ def evaluate(model: LanguageModel, batches: Iterable[tuple[Tensor, Tensor]]) -> 
     if count == 0:
         raise ValueError("evaluate got no batches")
     return total / count
-
-
-def next_token_distribution(
-    logits: Tensor, temperature: float = 1.0, top_k: int | None = None
-) -> Tensor:
-    """Probabilities (..., V) from logits (..., V): softmax(logits / temperature), with
-    everything outside the ``top_k`` largest logits set to 0. ``temperature=0`` puts
-    all the mass on the argmax (greedy decoding)."""
-    # 0 is allowed (greedy), so this is not check_positive.
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a finite number >= 0, got {temperature!r}")
-    if not 0 <= temperature < math.inf:
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
-    vocab_size = logits.shape[-1]
-    if top_k is not None:
-        check_int("top_k", top_k)
-        if top_k > vocab_size:
-            raise ValueError(f"top_k={top_k} is larger than the vocabulary ({vocab_size})")
-    if temperature == 0:
-        return F.one_hot(logits.argmax(dim=-1), vocab_size).to(logits.dtype)
-    logits = logits / temperature
-    if top_k is not None and top_k < vocab_size:
-        kth = logits.topk(top_k, dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth, -math.inf)
-    return torch.softmax(logits, dim=-1)
-
-
-@torch.no_grad()
-def sample(
-    model: LanguageModel,
-    vocab: Vocab,
-    prompt: str | Sequence[str],
-    length: int,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    generator: torch.Generator | None = None,
-) -> str | list[str]:
-    """Continue ``prompt`` by ``length`` tokens drawn from the model; returns the continuation.
-
-    The model first reads the whole prompt (its state then holds the context), then
-    draws each next token from :func:`next_token_distribution` and feeds it back.
-    ``prompt``: a str is read as characters and a str is returned (character models);
-    a list of tokens gives a list of tokens (word models). ``generator`` (a CPU
-    ``torch.Generator``) makes the draw reproducible.
-    """
-    check_int("length", length, minimum=0)
-    tokens = list(prompt)
-    if not tokens:
-        raise ValueError("prompt is empty: give at least one token for the model to start from")
-    unknown = sorted({t for t in tokens if t not in vocab and vocab.unk_index is None})
-    if unknown:
-        raise ValueError(f"prompt has tokens that are not in the vocabulary: {unknown}")
-    next_token_distribution(torch.zeros(len(vocab)), temperature, top_k)  # checks the arguments
-    device = model_device(model)
-    with eval_mode(model):
-        ids = torch.tensor(vocab.encode(tokens), device=device).unsqueeze(1)  # (T, 1)
-        logits, state = model(ids, None)
-        out = []
-        for _ in range(length):
-            p = next_token_distribution(logits[-1, 0].float().cpu(), temperature, top_k)
-            next_id = int(torch.multinomial(p, 1, generator=generator))
-            out.append(vocab.itos[next_id])
-            logits, state = model(torch.tensor([[next_id]], device=device), state)
-    return "".join(out) if isinstance(prompt, str) else out
 
 
 def save_checkpoint(
