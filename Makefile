@@ -1,8 +1,10 @@
 # The course's commands. Each creates .venv on first use.
 #   make book       build the HTML book from the committed outputs
-#   make test       lint, unit tests, every notebook in fast mode, strict book build,
-#                   then the built site opened in headless Chromium
-#   make site       only that browser test, against the current _build/html
+#   make test       lint (ruff check, ruff format --check), unit tests, every notebook in
+#                   fast mode, strict book build, then the built site opened in headless Chromium
+#   make site       only that browser test, against the current _build/html; when no
+#                   Chromium is found it installs one (apt-get on Debian/Ubuntu, else
+#                   Playwright's), see tests/ensure_chromium.py
 #   make exercises  regenerate book/exercises.md from the notebooks' exercises
 #   make screenshot the README's screenshot of the book (book/images/book_screenshot.png)
 #   make reproduce  re-execute every notebook in full mode, in place
@@ -20,7 +22,7 @@ export LSTM_COURSE_DATA := $(abspath $(LSTM_COURSE_DATA))
 endif
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv book test lint unit notebooks book-strict site exercises screenshot reproduce bench clean
+.PHONY: venv book test lint unit notebooks book-strict chromium site exercises screenshot reproduce bench clean
 
 venv: $(STAMP)
 
@@ -37,6 +39,7 @@ test: lint unit notebooks book-strict site
 
 lint: venv
 	$(BIN)/ruff check lstm_course tests book
+	$(BIN)/ruff format --check lstm_course tests book
 
 # The browser test needs the built book: `site` runs it after `book-strict`.
 unit: venv
@@ -48,15 +51,21 @@ notebooks: venv
 book-strict: venv
 	$(BIN)/jupyter-book build . --all $(BOOK_FLAGS)
 
-# Every page of _build/html in headless Chromium (Debian's chromium package). A skip is
-# an error here, so CI cannot pass without running it. Screenshots: _build/screenshots/.
-site: venv
+# A Chromium for the browser test: $CHROMIUM or one on the PATH, else Playwright's own,
+# else installed here (apt-get install chromium on Debian/Ubuntu, as root or with sudo;
+# elsewhere python -m playwright install chromium), else one line saying what to run.
+chromium: venv
+	$(BIN)/python tests/ensure_chromium.py
+
+# Every page of _build/html in headless Chromium, driven by Playwright. A skip is an
+# error here, so CI cannot pass without running it. Screenshots: _build/screenshots/.
+site: chromium
 	LSTM_COURSE_REQUIRE_BROWSER=1 $(BIN)/pytest -p no:cacheprovider tests/test_site_in_browser.py
 
 exercises: venv
 	$(BIN)/python -m lstm_course.book_tools.exercises
 
-screenshot: book
+screenshot: book chromium
 	$(BIN)/python tests/browser.py screenshot _build/html \
 		"book/02_lstm_cell.html#the-standard-equations-and-the-stacked-form" \
 		book/images/book_screenshot.png

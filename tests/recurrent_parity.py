@@ -73,11 +73,14 @@ def assert_packed_parity(ref, ours, enforce_sorted, with_hx, n_states):
         states = _states(state)
         assert len(states) == n_states
         assert torch.equal(out.batch_sizes, packed.batch_sizes)
-        for a, b in [(out.sorted_indices, packed.sorted_indices),
-                     (out.unsorted_indices, packed.unsorted_indices)]:
+        for a, b in [
+            (out.sorted_indices, packed.sorted_indices),
+            (out.unsorted_indices, packed.unsorted_indices),
+        ]:
             assert (a is None and b is None) or torch.equal(a, b)
-        loss = (out.data * w_out).sum() + sum((s * w).sum() for s, w in
-                                              zip(states, w_states, strict=True))
+        loss = (out.data * w_out).sum() + sum(
+            (s * w).sum() for s, w in zip(states, w_states, strict=True)
+        )
         loss.backward()
         res = {"output": out.data, "dx": xg.grad}
         res |= {f"{n}_n": s for n, s in zip(names, states, strict=True)}

@@ -39,4 +39,3 @@ def test_the_references_page_shows_the_bibliography_at_the_end():
     assert page.startswith("# References")
     assert re.search(r"^```\{bibliography\}", page, re.M), "references.md needs {bibliography}"
     assert "book/references" in toc_files()
-

@@ -55,10 +55,12 @@ def test_is_bounded():
     assert pool.nbytes() == 0
 
 
-@pytest.mark.parametrize("kwargs, error", [({"per_shape": 0}, ValueError), ({"shapes": 0}, ValueError),
-                                           ({"per_shape": 2.0}, TypeError)])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [({"per_shape": 0}, ValueError), ({"shapes": 0}, ValueError), ({"per_shape": 2.0}, TypeError)],
+)
 def test_rejects_bad_bounds(kwargs, error):
-    (name, value), = kwargs.items()
+    ((name, value),) = kwargs.items()
     with pytest.raises(error, match=f"{name} must be an int >= 1, got {value}"):
         BufferPool(**kwargs)
 

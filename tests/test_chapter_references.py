@@ -13,7 +13,9 @@ import lstm_course
 from lstm_course.book_tools.reproduce import toc_files
 
 PACKAGE = Path(lstm_course.__file__).parent
-FILES = sorted(p for p in PACKAGE.rglob("*") if p.suffix in {".py", ".md"} and "__pycache__" not in p.parts)
+FILES = sorted(
+    p for p in PACKAGE.rglob("*") if p.suffix in {".py", ".md"} and "__pycache__" not in p.parts
+)
 CHAPTERS = {Path(name).name for name in toc_files()}
 NUMBERED = re.compile(r"\bchapters?\s+\d", re.IGNORECASE)
 NOTEBOOK = re.compile(r"\b\d\d_[a-z][a-z0-9_]*[a-z0-9]\b")

@@ -39,10 +39,17 @@ def test_check_int_minimum_and_why():
         check_int("max_size", 2, 3, " (it counts the specials)")
 
 
-@pytest.mark.parametrize("value, shown", [
-    (2.5, "2.5 (float)"), (2.0, "2.0 (float)"), ("3", "'3' (str)"), (None, "None (NoneType)"),
-    (True, "True (bool)"), (np.float64(2), f"{np.float64(2)!r} (float64)"),
-])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (2.5, "2.5 (float)"),
+        (2.0, "2.0 (float)"),
+        ("3", "'3' (str)"),
+        (None, "None (NoneType)"),
+        (True, "True (bool)"),
+        (np.float64(2), f"{np.float64(2)!r} (float64)"),
+    ],
+)
 def test_check_int_rejects_other_types(value, shown):
     with _raises(TypeError, f"hidden_size must be an int >= 1, got {shown}"):
         check_int("hidden_size", value)
@@ -53,9 +60,13 @@ def test_check_int_rejects_other_types(value, shown):
 
 def test_check_bool():
     assert check_bool("bias", True) is True and check_bool("bias", False) is False
-    for value, shown in [(1, "1 (int)"), (0, "0 (int)"), (None, "None (NoneType)"),
-                         ("yes", "'yes' (str)"),
-                         (np.True_, f"{np.True_!r} ({type(np.True_).__name__})")]:
+    for value, shown in [
+        (1, "1 (int)"),
+        (0, "0 (int)"),
+        (None, "None (NoneType)"),
+        ("yes", "'yes' (str)"),
+        (np.True_, f"{np.True_!r} ({type(np.True_).__name__})"),
+    ]:
         with _raises(TypeError, f"bias must be True or False, got {shown}"):
             check_bool("bias", value)
 

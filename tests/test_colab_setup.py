@@ -37,8 +37,10 @@ def setup_cell(path) -> str:
 
 def install_snippet(path) -> str:
     match = SETUP.search(setup_cell(path))
-    assert match, (f"{path.name}: the first code cell must import lstm_course inside the "
-                   "try/except that installs it on Colab (copy it from any other chapter)")
+    assert match, (
+        f"{path.name}: the first code cell must import lstm_course inside the "
+        "try/except that installs it on Colab (copy it from any other chapter)"
+    )
     return match.group(0)
 
 

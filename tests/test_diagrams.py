@@ -64,8 +64,10 @@ def test_small_axes_get_smaller_text():
     big = draw_lstm_cell()
     _, small_ax = plt.subplots(1, 3, figsize=(9, 2))
     small = draw_lstm_cell(small_ax[0])
-    size = {ax: next(t.get_fontsize() for t in ax.texts if t.get_text() == "$c_t$")
-            for ax in (big, small)}
+    size = {
+        ax: next(t.get_fontsize() for t in ax.texts if t.get_text() == "$c_t$")
+        for ax in (big, small)
+    }
     assert size[small] < size[big]
 
 
@@ -74,6 +76,7 @@ def test_peepholes_add_dashed_lines_and_a_note():
     with_peepholes = draw_lstm_cell(peepholes=True)
     assert "dashed: peepholes" in _texts(with_peepholes)
     assert "dashed: peepholes" not in _texts(plain)
+
     def arrows(ax):
         return [t for t in ax.texts if isinstance(t, Annotation)]
 

@@ -21,7 +21,8 @@ def test_the_page_is_in_the_back_matter_of_the_toc():
     entries = toc_files()
     assert "book/exercises" in entries
     assert entries.index("book/exercises") > max(
-        entries.index(f"book/{p.stem}") for p in chapter_notebooks())
+        entries.index(f"book/{p.stem}") for p in chapter_notebooks()
+    )
 
 
 def test_every_chapter_is_listed_with_all_its_exercises():
@@ -38,15 +39,18 @@ def test_every_chapter_is_listed_with_all_its_exercises():
             assert ex.first_sentence and ex.first_sentence[-1] in ".?!:", ex
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("One. Two.", "One."),
-    ("Why $a.b$ here? Then.", "Why $a.b$ here?"),
-    ("Use `x.mean()` (e.g. twice). Next.", "Use `x.mean()` (e.g. twice)."),
-    ("Keep (Hint: this. And that.) going. Next.", "Keep (Hint: this. And that.) going."),
-    ("A cite {cite:t}`a.b` works.\nOn a new line.", "A cite {cite:t}`a.b` works."),
-    ("Values 0.5 and 1.5 stay. Next.", "Values 0.5 and 1.5 stay."),
-    ("No full stop at the end", "No full stop at the end"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One. Two.", "One."),
+        ("Why $a.b$ here? Then.", "Why $a.b$ here?"),
+        ("Use `x.mean()` (e.g. twice). Next.", "Use `x.mean()` (e.g. twice)."),
+        ("Keep (Hint: this. And that.) going. Next.", "Keep (Hint: this. And that.) going."),
+        ("A cite {cite:t}`a.b` works.\nOn a new line.", "A cite {cite:t}`a.b` works."),
+        ("Values 0.5 and 1.5 stay. Next.", "Values 0.5 and 1.5 stay."),
+        ("No full stop at the end", "No full stop at the end"),
+    ],
+)
 def test_first_sentence(text, expected):
     assert first_sentence(text) == expected
 
@@ -91,13 +95,18 @@ def test_an_exercise_without_a_label_or_with_glue_is_an_error():
 def test_the_generator_follows_the_toc(tmp_path):
     (tmp_path / "book").mkdir()
     (tmp_path / "_toc.yml").write_text(
-        "format: jb-book\nroot: book/intro\nchapters:\n"
-        "  - file: book/02_b\n  - file: book/01_a\n", encoding="utf-8")
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/02_b\n  - file: book/01_a\n",
+        encoding="utf-8",
+    )
 
     def notebook(title, label):
-        cells = [{"cell_type": "markdown", "source": [f"# {title}\n"]},
-                 {"cell_type": "markdown",
-                  "source": [f"```{{exercise}}\n:label: {label}\n\nDo {label}.\n```\n"]}]
+        cells = [
+            {"cell_type": "markdown", "source": [f"# {title}\n"]},
+            {
+                "cell_type": "markdown",
+                "source": [f"```{{exercise}}\n:label: {label}\n\nDo {label}.\n```\n"],
+            },
+        ]
         return json.dumps({"cells": cells})
 
     (tmp_path / "book" / "01_a.ipynb").write_text(notebook("1. A", "ex-a"), encoding="utf-8")

@@ -63,8 +63,9 @@ def test_linear_ar_recovers_known_coefficients_and_direct_matches_recursive_on_n
     three = fc.fit_linear_ar(z, 1, horizon=3)
     c, t = fc.origin_windows(z, np.arange(5, 40), 1, 3)
     rec = fc.recursive_forecast(lambda w: fc.predict_linear_ar(one, w), c, 3)
-    direct = fc.direct_forecast([lambda w, h=h: fc.predict_linear_ar(fc.fit_linear_ar(z, 1, h), w)
-                                 for h in (1, 2, 3)], c)
+    direct = fc.direct_forecast(
+        [lambda w, h=h: fc.predict_linear_ar(fc.fit_linear_ar(z, 1, h), w) for h in (1, 2, 3)], c
+    )
     assert np.allclose(rec, t) and np.allclose(direct, t)
     assert np.allclose(direct[:, 2], fc.predict_linear_ar(three, c))
     with pytest.raises(ValueError, match="at least"):

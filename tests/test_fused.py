@@ -10,8 +10,10 @@ F64 = torch.float64
 
 def _inputs(T=4, B=3, H=2, seed=0, dtype=F64):
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(*s, generator=g, dtype=dtype).requires_grad_()
-            for s in ((T, B, 4 * H), (B, H), (B, H), (4 * H, H))]
+    return [
+        torch.randn(*s, generator=g, dtype=dtype).requires_grad_()
+        for s in ((T, B, 4 * H), (B, H), (B, H), (4 * H, H))
+    ]
 
 
 def test_gradcheck_in_float64():
@@ -27,9 +29,12 @@ def test_matches_autograd_through_the_plain_loop(T, B, H):
     ref_hs, (ref_h, ref_c) = lstm_layer(x_proj, h0, c0, eye, w_hh)
     weights = [torch.randn_like(a) for a in (hs, h, c)]
     args = (x_proj, h0, c0, w_hh)
-    ours = torch.autograd.grad(sum((a * w).sum() for a, w in zip((hs, h, c), weights, strict=True)), args)
-    ref = torch.autograd.grad(sum((a * w).sum() for a, w in zip((ref_hs, ref_h, ref_c),
-                                                                 weights, strict=True)), args)
+    ours = torch.autograd.grad(
+        sum((a * w).sum() for a, w in zip((hs, h, c), weights, strict=True)), args
+    )
+    ref = torch.autograd.grad(
+        sum((a * w).sum() for a, w in zip((ref_hs, ref_h, ref_c), weights, strict=True)), args
+    )
     for a, b in zip((hs, h, c), (ref_hs, ref_h, ref_c), strict=True):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
     for a, b in zip(ours, ref, strict=True):
@@ -42,8 +47,15 @@ def test_gradients_when_only_one_output_is_used(used):
     out = dict(zip(("hs", "h", "c"), lstm_loop(*args), strict=True))
     grads = torch.autograd.grad(out[used].sum(), args)
     x_proj, h0, c0, w_hh = args
-    ref_out = dict(zip(("hs", "h", "c"), (lambda r: (r[0], *r[1]))(
-        lstm_layer(x_proj, h0, c0, torch.eye(x_proj.shape[-1], dtype=F64), w_hh)), strict=True))
+    ref_out = dict(
+        zip(
+            ("hs", "h", "c"),
+            (lambda r: (r[0], *r[1]))(
+                lstm_layer(x_proj, h0, c0, torch.eye(x_proj.shape[-1], dtype=F64), w_hh)
+            ),
+            strict=True,
+        )
+    )
     ref = torch.autograd.grad(ref_out[used].sum(), args)
     for a, b in zip(grads, ref, strict=True):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
@@ -68,13 +80,16 @@ def test_module_with_handwritten_backward_trains_like_autograd_in_float32():
     assert "handwritten_backward=True" in repr(b)
 
 
-@pytest.mark.parametrize("shapes, match", [
-    (((4, 3, 7), (3, 2), (3, 2), (8, 2)), "x_proj must be"),
-    (((4, 3, 8), (2, 2), (3, 2), (8, 2)), "h0 must be"),
-    (((4, 3, 8), (3, 2), (3, 3), (8, 2)), "c0 must be"),
-    (((4, 3, 8), (3, 2), (3, 2), (8, 3)), "weight_hh must be"),
-    (((0, 3, 8), (3, 2), (3, 2), (8, 2)), "no time steps"),
-])
+@pytest.mark.parametrize(
+    "shapes, match",
+    [
+        (((4, 3, 7), (3, 2), (3, 2), (8, 2)), "x_proj must be"),
+        (((4, 3, 8), (2, 2), (3, 2), (8, 2)), "h0 must be"),
+        (((4, 3, 8), (3, 2), (3, 3), (8, 2)), "c0 must be"),
+        (((4, 3, 8), (3, 2), (3, 2), (8, 3)), "weight_hh must be"),
+        (((0, 3, 8), (3, 2), (3, 2), (8, 2)), "no time steps"),
+    ],
+)
 def test_clear_errors(shapes, match):
     with pytest.raises(ValueError, match=match):
         lstm_loop(*[torch.zeros(s) for s in shapes])

@@ -12,8 +12,11 @@ GLOSSARY = ROOT / "book" / "glossary.md"
 BLOCK = re.compile(r"^```\{glossary\}\n(.*?)^```$", re.M | re.S)
 # What is not prose: code blocks (a fence with a language; a bare ``` closes a directive),
 # inline code and so the text of every role, math, headings, directive lines and options.
-NOT_PROSE = re.compile(r"^```[^\s{`][^\n]*\n.*?^```[ \t]*$|`[^`]*`|\$\$.*?\$\$|\$[^$]+\$"
-                       r"|^(?:#|```|:[\w-]+:)[^\n]*", re.M | re.S)
+NOT_PROSE = re.compile(
+    r"^```[^\s{`][^\n]*\n.*?^```[ \t]*$|`[^`]*`|\$\$.*?\$\$|\$[^$]+\$"
+    r"|^(?:#|```|:[\w-]+:)[^\n]*",
+    re.M | re.S,
+)
 # {term}`name` or {term}`text <name>`; group 2 (or else 1) is the glossary term linked to.
 TERM_ROLE = re.compile(r"\{term\}`([^`<]*?)(?:\s*<([^`<>]+)>)?`")
 
@@ -98,16 +101,23 @@ def glossary_link_problems(root: Path = ROOT) -> list[str]:
         cells = markdown_cells(path)
         text = "\n".join(prose(cell) for cell in cells)
         linked = {m.group(2) or m.group(1) for cell in cells for m in TERM_ROLE.finditer(cell)}
-        missing = [names[0] for names, _ in entries
-                   if used_alone(names, text, all_names) and not linked & set(names)]
+        missing = [
+            names[0]
+            for names, _ in entries
+            if used_alone(names, text, all_names) and not linked & set(names)
+        ]
         if missing:
-            problems.append(f"{path.name} uses these glossary terms without a {{term}} link: "
-                            f"{missing}")
+            problems.append(
+                f"{path.name} uses these glossary terms without a {{term}} link: {missing}"
+            )
     for name in toc_files(root):
         for path in (root / f"{name}.ipynb", root / f"{name}.md"):
             if path.exists():
-                targets = {m.group(2) or m.group(1) for cell in markdown_cells(path)
-                           for m in TERM_ROLE.finditer(cell)}
+                targets = {
+                    m.group(2) or m.group(1)
+                    for cell in markdown_cells(path)
+                    for m in TERM_ROLE.finditer(cell)
+                }
                 if unknown := sorted(targets - set(all_names)):
                     problems.append(f"{path.name} links to terms the glossary lacks: {unknown}")
     return problems
@@ -126,19 +136,44 @@ def test_the_glossary_has_the_course_key_terms_each_defined():
         assert len(definition.split()) >= 12, f"{names}: the definition is too short"
         sentences = len(re.findall(r"[.?!](?:\s|$)", re.sub(r"\$[^$]*\$|`[^`]*`", "", definition)))
         assert 1 <= sentences <= 4, f"{names}: define it in 1-3 sentences (found {sentences})"
-    for key in ("lstm", "cell state", "constant error carousel", "forget gate", "input gate",
-                "output gate", "cell candidate", "peephole connection", "gru", "bptt",
-                "truncated bptt", "vanishing gradient", "exploding gradient",
-                "gradient clipping", "perplexity", "bits per character", "packing", "padding",
-                "bidirectional lstm", "dropout", "variational dropout", "weight tying",
-                "layer normalization", "cudnn", "fast mode", "full mode"):
+    for key in (
+        "lstm",
+        "cell state",
+        "constant error carousel",
+        "forget gate",
+        "input gate",
+        "output gate",
+        "cell candidate",
+        "peephole connection",
+        "gru",
+        "bptt",
+        "truncated bptt",
+        "vanishing gradient",
+        "exploding gradient",
+        "gradient clipping",
+        "perplexity",
+        "bits per character",
+        "packing",
+        "padding",
+        "bidirectional lstm",
+        "dropout",
+        "variational dropout",
+        "weight tying",
+        "layer normalization",
+        "cudnn",
+        "fast mode",
+        "full mode",
+    ):
         assert key in terms, f"the glossary lacks {key!r}"
 
 
 def test_every_glossary_entry_is_used_in_the_book():
     text = book_text()
-    unused = [names for names, _ in glossary_entries(GLOSSARY.read_text(encoding="utf-8"))
-              if not any(used(name, text) for name in names)]
+    unused = [
+        names
+        for names, _ in glossary_entries(GLOSSARY.read_text(encoding="utf-8"))
+        if not any(used(name, text) for name in names)
+    ]
     assert not unused, f"glossary entries no chapter uses: {unused}"
 
 

@@ -124,8 +124,16 @@ def test_rejects_read_only():
         numerical_gradient(lambda: np.sum(x), x)
 
 
-@pytest.mark.parametrize("eps, error", [(0, ValueError), (-1e-6, ValueError), (np.inf, ValueError),
-                                        (np.nan, ValueError), ("1e-6", TypeError)])
+@pytest.mark.parametrize(
+    "eps, error",
+    [
+        (0, ValueError),
+        (-1e-6, ValueError),
+        (np.inf, ValueError),
+        (np.nan, ValueError),
+        ("1e-6", TypeError),
+    ],
+)
 def test_rejects_bad_eps(eps, error):
     x = np.ones(2)
     with pytest.raises(error, match="eps must be a finite number > 0, got"):

@@ -49,8 +49,15 @@ def test_drop_in_parity_forward_and_gradients(num_layers, bidirectional, batch_f
     rng = random.Random(seed)
     T, B = rng.choice([1, 2, 5]), rng.choice([1, 3])
     D, H = rng.randint(1, 4), rng.randint(1, 5)
-    ref, ours = _pair(seed, input_size=D, hidden_size=H, num_layers=num_layers,
-                      bidirectional=bidirectional, batch_first=batch_first, bias=bias)
+    ref, ours = _pair(
+        seed,
+        input_size=D,
+        hidden_size=H,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        batch_first=batch_first,
+        bias=bias,
+    )
     x = torch.randn((B, T, D) if batch_first else (T, B, D), dtype=F64)
     n = num_layers * (2 if bidirectional else 1)
     h0 = None if seed % 3 == 0 else torch.randn(n, B, H, dtype=F64)
@@ -66,13 +73,13 @@ def test_gru_cell_is_one_step_of_nn_grucell():
         cell.bias_hh[8:] += 3
     x, h = torch.randn(2, 3, dtype=F64), torch.randn(2, 4, dtype=F64)
     x_proj = x @ cell.weight_ih.T + cell.bias_ih
-    torch.testing.assert_close(gru_cell(x_proj, h, cell.weight_hh, cell.bias_hh),
-                               cell(x, h), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        gru_cell(x_proj, h, cell.weight_hh, cell.bias_hh), cell(x, h), atol=1e-12, rtol=0
+    )
     # without bias_hh the step is nn.GRUCell with zero recurrent bias
     with torch.no_grad():
         cell.bias_hh.zero_()
-    torch.testing.assert_close(gru_cell(x_proj, h, cell.weight_hh), cell(x, h),
-                               atol=1e-12, rtol=0)
+    torch.testing.assert_close(gru_cell(x_proj, h, cell.weight_hh), cell(x, h), atol=1e-12, rtol=0)
 
 
 def test_gru_layer_masked_steps_keep_the_state():
@@ -93,8 +100,9 @@ def test_gru_layer_masked_steps_keep_the_state():
 def test_same_parameter_names_shapes_and_order_and_state_dicts_load_both_ways(bias):
     kw = dict(input_size=3, hidden_size=5, num_layers=3, bidirectional=True, bias=bias)
     ref, ours = nn.GRU(**kw), GRU(**kw)
-    assert ([(n, p.shape) for n, p in ours.named_parameters()]
-            == [(n, p.shape) for n, p in ref.named_parameters()])
+    assert [(n, p.shape) for n, p in ours.named_parameters()] == [
+        (n, p.shape) for n, p in ref.named_parameters()
+    ]
     assert ours.weight_ih_l0.shape == (15, 3) and ours.weight_ih_l1_reverse.shape == (15, 10)
     ref.load_state_dict(ours.state_dict())  # strict both ways
     ours.load_state_dict(ref.state_dict())
@@ -112,8 +120,10 @@ def test_init_is_uniform_in_plus_minus_one_over_sqrt_h():
 
 
 def test_extra_repr_matches_nn_gru():
-    for kw in [{}, dict(num_layers=2, bias=False, batch_first=True, dropout=0.5,
-                        bidirectional=True)]:
+    for kw in [
+        {},
+        dict(num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True),
+    ]:
         assert repr(GRU(3, 4, **kw)) == repr(nn.GRU(3, 4, **kw))
     assert GRU(3, 4).proj_size == 0
 
@@ -134,8 +144,14 @@ def test_dropout_eval_matches_and_train_drops_between_layers():
 
 @pytest.mark.parametrize("batch_first, bidirectional", [(False, False), (True, True)])
 def test_unbatched_input(batch_first, bidirectional):
-    ref, ours = _pair(2, input_size=3, hidden_size=4, num_layers=2, batch_first=batch_first,
-                      bidirectional=bidirectional)
+    ref, ours = _pair(
+        2,
+        input_size=3,
+        hidden_size=4,
+        num_layers=2,
+        batch_first=batch_first,
+        bidirectional=bidirectional,
+    )
     n = 4 if bidirectional else 2
     x, h0 = torch.randn(5, 3, dtype=F64), torch.randn(n, 4, dtype=F64)
     weights = [torch.randn(5, 4 * n // 2, dtype=F64), torch.randn(n, 4, dtype=F64)]
@@ -144,8 +160,15 @@ def test_unbatched_input(batch_first, bidirectional):
 
 
 def test_float32_parity():
-    ref, ours = _pair(3, dtype=torch.float32, input_size=8, hidden_size=16, num_layers=2,
-                      bidirectional=True, batch_first=True)
+    ref, ours = _pair(
+        3,
+        dtype=torch.float32,
+        input_size=8,
+        hidden_size=16,
+        num_layers=2,
+        bidirectional=True,
+        batch_first=True,
+    )
     x = torch.randn(4, 12, 8)
     weights = [torch.randn(4, 12, 32), torch.randn(4, 4, 16)]
     res = _run(ours, x, None, weights)
@@ -162,8 +185,7 @@ def test_cuda_parity():
     assert_same(_run(ref, x, None, weights), _run(ours, x, None, weights), 1e-10)
 
 
-@pytest.mark.parametrize("enforce_sorted, with_hx", [(False, True), (False, False),
-                                                     (True, True)])
+@pytest.mark.parametrize("enforce_sorted, with_hx", [(False, True), (False, False), (True, True)])
 def test_packed_sequence_parity(enforce_sorted, with_hx):
     ref, ours = _pair(5, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
     assert_packed_parity(ref, ours, enforce_sorted, with_hx, n_states=1)
@@ -173,8 +195,10 @@ def test_clear_errors_for_wrong_input():
     model = GRU(3, 4, num_layers=2)
     with error("input's last dimension must be input_size = 3, got shape (5, 2, 7)"):
         model(torch.randn(5, 2, 7))
-    with error("input must have shape (T, B, D), or (T, D) for one unbatched sequence; "
-                "got 4-D shape (1, 5, 2, 3)"):
+    with error(
+        "input must have shape (T, B, D), or (T, D) for one unbatched sequence; "
+        "got 4-D shape (1, 5, 2, 3)"
+    ):
         model(torch.randn(1, 5, 2, 3))
     with error("input is torch.float64 but the parameters are torch.float32"):
         model(torch.randn(5, 2, 3, dtype=F64))
@@ -185,14 +209,20 @@ def test_clear_errors_for_wrong_input():
 def test_clear_errors_for_wrong_hx():
     model = GRU(3, 4, num_layers=2, bidirectional=True)
     x, h = torch.randn(5, 2, 3), torch.zeros(4, 2, 4)
-    with error("hx must be None or one tensor h_0 of shape (num_layers * num_directions, "
-               "B, H) = (4, 2, 4), got tuple: nn.GRU has no cell state", TypeError):
+    with error(
+        "hx must be None or one tensor h_0 of shape (num_layers * num_directions, "
+        "B, H) = (4, 2, 4), got tuple: nn.GRU has no cell state",
+        TypeError,
+    ):
         model(x, (h, h))
-    with error("h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
-                "got (2, 2, 4)"):
+    with error(
+        "h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), got (2, 2, 4)"
+    ):
         model(x, torch.zeros(2, 2, 4))
-    with error("h_0 must have shape (num_layers * num_directions, H) = (4, 4), got "
-                "(4, 1, 4) (unbatched input: no batch axis)"):
+    with error(
+        "h_0 must have shape (num_layers * num_directions, H) = (4, 4), got "
+        "(4, 1, 4) (unbatched input: no batch axis)"
+    ):
         model(torch.randn(5, 3), h[:, :1])
     with error("h_0 is torch.float64 but the input is torch.float32"):
         model(x, h.double())

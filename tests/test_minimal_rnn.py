@@ -31,7 +31,9 @@ def test_g_and_log_g():
     x = torch.linspace(-30, 30, 601, dtype=f64)
     assert (g(x) > 0).all()
     assert torch.allclose(torch.exp(log_g(x)), g(x), rtol=1e-12, atol=0)
-    assert g(torch.tensor(0.0)).item() == 0.5 and g(torch.tensor(-1e-9)).item() == pytest.approx(0.5)
+    assert g(torch.tensor(0.0)).item() == 0.5 and g(torch.tensor(-1e-9)).item() == pytest.approx(
+        0.5
+    )
     assert torch.isfinite(log_g(torch.tensor(-200.0, dtype=f64)))  # no log(0)
 
 
@@ -47,8 +49,9 @@ def test_scan_log_equals_loop_long(with_h0):
     a, b, h0 = _terms(T=3000)
     h0 = h0 if with_h0 else None
     log_h0 = None if h0 is None else h0.log()
-    assert torch.allclose(scan_log(a.log(), b.log(), log_h0), scan_loop(a, b, h0),
-                          rtol=1e-9, atol=0)
+    assert torch.allclose(
+        scan_log(a.log(), b.log(), log_h0), scan_loop(a, b, h0), rtol=1e-9, atol=0
+    )
 
 
 @pytest.mark.parametrize("T", [1, 2, 5, 8, 9, 100])

@@ -19,8 +19,13 @@ from lstm_course.experiments.wrong_equations import (
 
 # (B, D, H), including the degenerate B = 1, H = 1.
 SHAPES = [(1, 1, 1), (1, 3, 1), (2, 1, 4), (4, 5, 3), (3, 2, 8)]
-WRONG = [step_all_sigmoid, step_cell_feeds_gates, step_output_from_candidate,
-         step_no_output_gate, step_update_gate]
+WRONG = [
+    step_all_sigmoid,
+    step_cell_feeds_gates,
+    step_output_from_candidate,
+    step_no_output_gate,
+    step_update_gate,
+]
 
 
 def _cell(D, H, dtype, seed=0, bias=True):
@@ -40,8 +45,11 @@ def test_lstm_step_matches_lstmcell(shape, dtype, atol):
 
 def test_lstm_step_returns_dtype_and_shapes():
     cell = _cell(3, 4, torch.float64)
-    h, c = lstm_step(torch.zeros(2, 3, dtype=torch.float64),
-                     (torch.zeros(2, 4, dtype=torch.float64),) * 2, cell_params(cell))
+    h, c = lstm_step(
+        torch.zeros(2, 3, dtype=torch.float64),
+        (torch.zeros(2, 4, dtype=torch.float64),) * 2,
+        cell_params(cell),
+    )
     assert h.shape == c.shape == (2, 4)
     assert h.dtype == c.dtype == torch.float64
 
@@ -87,8 +95,9 @@ def test_cell_feeds_gates_equals_lstm_when_cell_is_zero():
     p = cell_params(cell)
     x, h = torch.randn(2, 2, dtype=torch.float64), torch.randn(2, 3, dtype=torch.float64)
     zero = torch.zeros(2, 3, dtype=torch.float64)
-    for a, b in zip(step_cell_feeds_gates(x, (h, zero), p), lstm_step(x, (h, zero), p),
-                    strict=True):
+    for a, b in zip(
+        step_cell_feeds_gates(x, (h, zero), p), lstm_step(x, (h, zero), p), strict=True
+    ):
         torch.testing.assert_close(a, b)
     other = torch.randn(12, 3, dtype=torch.float64)
     h1, _ = step_cell_feeds_gates(x, (h, zero + 1), p, weight_ch=other)
@@ -119,8 +128,9 @@ def test_output_from_candidate_keeps_the_right_cell_state():
     cell = _cell(2, 3, torch.float64)
     p = cell_params(cell)
     x, h, c = (torch.randn(2, n, dtype=torch.float64) for n in (2, 3, 3))
-    torch.testing.assert_close(step_output_from_candidate(x, (h, c), p)[1],
-                               lstm_step(x, (h, c), p)[1])
+    torch.testing.assert_close(
+        step_output_from_candidate(x, (h, c), p)[1], lstm_step(x, (h, c), p)[1]
+    )
 
 
 def test_preactivations_stacked_in_gate_order():
@@ -148,17 +158,22 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match=r"x must have shape \(B, D\) = \(B, 2\)"):
         lstm_step(torch.zeros(1, 5, dtype=torch.float64), (torch.zeros(1, 3),) * 2, p)
     with pytest.raises(ValueError, match="h_prev"):
-        lstm_step(torch.zeros(1, 2, dtype=torch.float64),
-                  (torch.zeros(1, 4), torch.zeros(1, 3)), p)
+        lstm_step(torch.zeros(1, 2, dtype=torch.float64), (torch.zeros(1, 4), torch.zeros(1, 3)), p)
     with pytest.raises(ValueError, match="c_prev"):
-        lstm_step(torch.zeros(1, 2, dtype=torch.float64),
-                  (torch.zeros(1, 3, dtype=torch.float64), torch.zeros(1, 4)), p)
+        lstm_step(
+            torch.zeros(1, 2, dtype=torch.float64),
+            (torch.zeros(1, 3, dtype=torch.float64), torch.zeros(1, 4)),
+            p,
+        )
     with pytest.raises(ValueError, match="lacks"):
         lstm_step(torch.zeros(1, 2), (torch.zeros(1, 3),) * 2, {"weight_ih": p["weight_ih"]})
     with pytest.raises(ValueError, match="weight_ch"):
-        step_cell_feeds_gates(torch.zeros(1, 2, dtype=torch.float64),
-                              (torch.zeros(1, 3, dtype=torch.float64),) * 2, p,
-                              weight_ch=torch.zeros(3, 3, dtype=torch.float64))
+        step_cell_feeds_gates(
+            torch.zeros(1, 2, dtype=torch.float64),
+            (torch.zeros(1, 3, dtype=torch.float64),) * 2,
+            p,
+            weight_ch=torch.zeros(3, 3, dtype=torch.float64),
+        )
     with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0$"):
         max_abs_difference(lstm_step, cell, batch_size=0)
     with pytest.raises(TypeError, match=r"batch_size must be an int >= 1, got 2.0 \(float\)"):

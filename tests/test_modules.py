@@ -46,19 +46,30 @@ def _run(model, x, hx, weights):
 
 @pytest.mark.parametrize("handwritten_backward", [False, True])
 @pytest.mark.parametrize("num_layers, bidirectional, batch_first, bias", FLAGS)
-def test_drop_in_parity_forward_and_gradients(num_layers, bidirectional, batch_first, bias,
-                                              handwritten_backward):
+def test_drop_in_parity_forward_and_gradients(
+    num_layers, bidirectional, batch_first, bias, handwritten_backward
+):
     seed = FLAGS.index((num_layers, bidirectional, batch_first, bias))
     rng = random.Random(seed)
     T, B = rng.choice([1, 2, 5]), rng.choice([1, 3])
     D, H = rng.randint(1, 4), rng.randint(1, 5)
-    ref, ours = _pair(seed, input_size=D, hidden_size=H, num_layers=num_layers,
-                      bidirectional=bidirectional, batch_first=batch_first, bias=bias,
-                      handwritten_backward=handwritten_backward)
+    ref, ours = _pair(
+        seed,
+        input_size=D,
+        hidden_size=H,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        batch_first=batch_first,
+        bias=bias,
+        handwritten_backward=handwritten_backward,
+    )
     x = torch.randn((B, T, D) if batch_first else (T, B, D), dtype=F64)
     n = num_layers * (2 if bidirectional else 1)
-    hx = None if seed % 3 == 0 else (torch.randn(n, B, H, dtype=F64),
-                                      torch.randn(n, B, H, dtype=F64))
+    hx = (
+        None
+        if seed % 3 == 0
+        else (torch.randn(n, B, H, dtype=F64), torch.randn(n, B, H, dtype=F64))
+    )
     out_shape = (B, T, H * n // num_layers) if batch_first else (T, B, H * n // num_layers)
     weights = [torch.randn(s, dtype=F64) for s in (out_shape, (n, B, H), (n, B, H))]
     assert_same(_run(ref, x, hx, weights), _run(ours, x, hx, weights), 1e-10)
@@ -67,8 +78,11 @@ def test_drop_in_parity_forward_and_gradients(num_layers, bidirectional, batch_f
 def test_all_sizes_one():
     ref, ours = _pair(0, input_size=1, hidden_size=1, num_layers=2, bidirectional=True)
     x = torch.randn(1, 1, 1, dtype=F64)
-    weights = [torch.randn(1, 1, 2, dtype=F64), torch.randn(4, 1, 1, dtype=F64),
-               torch.randn(4, 1, 1, dtype=F64)]
+    weights = [
+        torch.randn(1, 1, 2, dtype=F64),
+        torch.randn(4, 1, 1, dtype=F64),
+        torch.randn(4, 1, 1, dtype=F64),
+    ]
     assert_same(_run(ref, x, None, weights), _run(ours, x, None, weights), 1e-10)
 
 
@@ -76,8 +90,9 @@ def test_all_sizes_one():
 def test_same_parameter_names_shapes_and_order(bias):
     kw = dict(input_size=3, hidden_size=5, num_layers=3, bidirectional=True, bias=bias)
     ref, ours = nn.LSTM(**kw), LSTM(**kw)
-    assert ([(n, p.shape) for n, p in ours.named_parameters()]
-            == [(n, p.shape) for n, p in ref.named_parameters()])
+    assert [(n, p.shape) for n, p in ours.named_parameters()] == [
+        (n, p.shape) for n, p in ref.named_parameters()
+    ]
     assert list(ours.state_dict()) == list(ref.state_dict())
     ref.load_state_dict(ours.state_dict())  # strict both ways
     ours.load_state_dict(ref.state_dict())
@@ -93,16 +108,21 @@ def test_init_is_uniform_in_plus_minus_one_over_sqrt_h():
 
 
 def test_extra_repr_matches_nn_lstm():
-    for kw in [{}, dict(num_layers=2, bias=False, batch_first=True, dropout=0.5,
-                        bidirectional=True)]:
+    for kw in [
+        {},
+        dict(num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True),
+    ]:
         assert repr(LSTM(3, 4, **kw)) == repr(nn.LSTM(3, 4, **kw))
 
 
 def test_lstm_cell_is_one_step_of_nn_lstmcell():
     torch.manual_seed(0)
     cell = nn.LSTMCell(3, 4, dtype=F64)
-    x, h, c = torch.randn(2, 3, dtype=F64), torch.randn(2, 4, dtype=F64), torch.randn(2, 4,
-                                                                                     dtype=F64)
+    x, h, c = (
+        torch.randn(2, 3, dtype=F64),
+        torch.randn(2, 4, dtype=F64),
+        torch.randn(2, 4, dtype=F64),
+    )
     x_proj = x @ cell.weight_ih.T + cell.bias_ih + cell.bias_hh
     for a, b in zip(lstm_cell(x_proj, h, c, cell.weight_hh), cell(x, (h, c)), strict=True):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
@@ -113,8 +133,9 @@ def test_dropout_eval_matches_nn_lstm_and_train_drops_between_layers():
     x = torch.randn(6, 2, 3, dtype=F64)
     ref.eval()
     ours.eval()
-    assert_same(_run(ref, x, None, [torch.ones(())] * 3), _run(ours, x, None,
-                                                                [torch.ones(())] * 3), 1e-10)
+    assert_same(
+        _run(ref, x, None, [torch.ones(())] * 3), _run(ours, x, None, [torch.ones(())] * 3), 1e-10
+    )
     ours.train()
     torch.manual_seed(1)
     out, _ = ours(x)
@@ -134,20 +155,36 @@ def test_dropout_never_touches_the_last_layer():
 
 @pytest.mark.parametrize("batch_first, bidirectional", [(False, False), (True, True)])
 def test_unbatched_input(batch_first, bidirectional):
-    ref, ours = _pair(2, input_size=3, hidden_size=4, num_layers=2, batch_first=batch_first,
-                      bidirectional=bidirectional)
+    ref, ours = _pair(
+        2,
+        input_size=3,
+        hidden_size=4,
+        num_layers=2,
+        batch_first=batch_first,
+        bidirectional=bidirectional,
+    )
     n = 4 if bidirectional else 2
     x = torch.randn(5, 3, dtype=F64)
     hx = torch.randn(n, 4, dtype=F64), torch.randn(n, 4, dtype=F64)
-    weights = [torch.randn(5, 4 * n // 2, dtype=F64), torch.randn(n, 4, dtype=F64),
-               torch.randn(n, 4, dtype=F64)]
+    weights = [
+        torch.randn(5, 4 * n // 2, dtype=F64),
+        torch.randn(n, 4, dtype=F64),
+        torch.randn(n, 4, dtype=F64),
+    ]
     for state in (None, hx):
         assert_same(_run(ref, x, state, weights), _run(ours, x, state, weights), 1e-10)
 
 
 def test_float32_parity():
-    ref, ours = _pair(3, dtype=torch.float32, input_size=8, hidden_size=16, num_layers=2,
-                      bidirectional=True, batch_first=True)
+    ref, ours = _pair(
+        3,
+        dtype=torch.float32,
+        input_size=8,
+        hidden_size=16,
+        num_layers=2,
+        bidirectional=True,
+        batch_first=True,
+    )
     x = torch.randn(4, 12, 8)
     weights = [torch.randn(4, 12, 32), torch.randn(4, 4, 16), torch.randn(4, 4, 16)]
     res = _run(ours, x, None, weights)
@@ -169,13 +206,11 @@ def test_cuda_parity():
     ref, ours = _pair(4, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
     ref, ours = ref.cuda(), ours.cuda()
     x = torch.randn(5, 2, 3, dtype=F64, device="cuda")
-    weights = [torch.randn(s, dtype=F64, device="cuda") for s in [(5, 2, 8), (4, 2, 4),
-                                                                   (4, 2, 4)]]
+    weights = [torch.randn(s, dtype=F64, device="cuda") for s in [(5, 2, 8), (4, 2, 4), (4, 2, 4)]]
     assert_same(_run(ref, x, None, weights), _run(ours, x, None, weights), 1e-10)
 
 
-@pytest.mark.parametrize("enforce_sorted, with_hx", [(False, True), (False, False),
-                                                     (True, True)])
+@pytest.mark.parametrize("enforce_sorted, with_hx", [(False, True), (False, False), (True, True)])
 def test_packed_sequence_parity(enforce_sorted, with_hx):
     ref, ours = _pair(5, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
     assert_packed_parity(ref, ours, enforce_sorted, with_hx, n_states=2)
@@ -185,8 +220,10 @@ def test_clear_errors_for_wrong_input():
     model = LSTM(3, 4, num_layers=2)
     with error("input's last dimension must be input_size = 3, got shape (5, 2, 7)"):
         model(torch.randn(5, 2, 7))
-    with error("input must have shape (T, B, D), or (T, D) for one unbatched sequence; "
-                "got 4-D shape (1, 5, 2, 3)"):
+    with error(
+        "input must have shape (T, B, D), or (T, D) for one unbatched sequence; "
+        "got 4-D shape (1, 5, 2, 3)"
+    ):
         model(torch.randn(1, 5, 2, 3))
     with error("(B, T, D)"):
         LSTM(3, 4, batch_first=True)(torch.randn(3))
@@ -194,19 +231,20 @@ def test_clear_errors_for_wrong_input():
         model(torch.randn(5, 2, 3, dtype=F64))
     with error("no time steps"):
         model(torch.randn(0, 2, 3))
-    with error("input must be a tensor of shape (T, B, D) or a PackedSequence, got list",
-               TypeError):
+    with error(
+        "input must be a tensor of shape (T, B, D) or a PackedSequence, got list", TypeError
+    ):
         model([[1.0, 2.0, 3.0]])
 
 
 def test_clear_errors_for_wrong_hx():
     model = LSTM(3, 4, num_layers=2, bidirectional=True)
     x, h = torch.randn(5, 2, 3), torch.zeros(4, 2, 4)
-    with error("c_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
-                "got (2, 2, 4)"):
+    with error(
+        "c_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), got (2, 2, 4)"
+    ):
         model(x, (h, torch.zeros(2, 2, 4)))
-    with error("h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
-                "got (4, 4)"):
+    with error("h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), got (4, 4)"):
         model(x, (torch.zeros(4, 4), h))
     with error("h_0 must have shape (num_layers * num_directions, H) = (4, 4), got (4, 1, 4)"):
         model(torch.randn(5, 3), (h[:, :1], h[:, :1]))
@@ -214,8 +252,10 @@ def test_clear_errors_for_wrong_hx():
         model(x, h)
     with error("hx must be None or a pair (h_0, c_0) of tensors, got tuple"):
         model(x, (h, h, h))
-    with error("c_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), "
-               "got NoneType", TypeError):
+    with error(
+        "c_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), got NoneType",
+        TypeError,
+    ):
         model(x, (h, None))
     with error("h_0 is torch.float64 but the input is torch.float32"):
         model(x, (h.double(), h))

@@ -29,30 +29,42 @@ RULES: dict[str, tuple[re.Pattern, str]] = {
     "x-subscript weights": (
         re.compile(r"(?<![\w\\])W_\{?(?:x\w?|hx|hc|c[ifo]|h)\}?(?![\w{])"),
         "weights are W_{ih}, W_{hh} and their gate blocks W_{ii}, W_{hf}, ... (PyTorch's "
-        "names), not W_{xh}, W_{hx}, W_{xi}, W_{hc}, W_x, W_h or peephole weights W_{ci}"),
+        "names), not W_{xh}, W_{hx}, W_{xi}, W_{hc}, W_x, W_h or peephole weights W_{ci}",
+    ),
     "U recurrent weights": (
         re.compile(r"(?<![\w\\])U_\{?[a-z]{1,2}\}?(?![\w{])"),
-        "recurrent weights are the blocks W_{hi}, W_{hf}, W_{hg}, W_{ho} of W_{hh}, not U_f, U_i"),
+        "recurrent weights are the blocks W_{hi}, W_{hf}, W_{hg}, W_{ho} of W_{hh}, not U_f, U_i",
+    ),
     "one weight per gate": (
         re.compile(r"(?<![\w\\])W_\{?[fiocgzr]\}?(?![\w{])"),
         "a gate reads x_t and h_{t-1} through two blocks, W_{if} x_t + W_{hf} h_{t-1}, not "
-        "one W_f applied to [h_{t-1}, x_t]"),
+        "one W_f applied to [h_{t-1}, x_t]",
+    ),
     "capital C cell state": (
         re.compile(r"(?<![\w\\])C_\{?(?:t|t-1|\{t-1\}|t\+1|0|T|prev)\}?(?![\w])"),
-        "the cell state is c_t, lower case"),
+        "the cell state is c_t, lower case",
+    ),
     "tilde candidate": (
-        re.compile(r"\\tilde\s*\{?\s*[cC](?![A-Za-z])|[cC]\u0303|(?<![\w])(?:[cC]_tilde|c_hat)(?![\w])"),
-        "the cell candidate is g_t (PyTorch's g block), not \\tilde{C}_t"),
+        re.compile(
+            r"\\tilde\s*\{?\s*[cC](?![A-Za-z])|[cC]\u0303|(?<![\w])(?:[cC]_tilde|c_hat)(?![\w])"
+        ),
+        "the cell candidate is g_t (PyTorch's g block), not \\tilde{C}_t",
+    ),
     "product symbol": (
         re.compile(r"\\(?:circ|otimes|ast)(?![A-Za-z])"),
-        "the elementwise product is \\odot"),
+        "the elementwise product is \\odot",
+    ),
     "subscripted sigmoid": (
         re.compile(r"\\sigma_\{?[gch]\}?(?![\w{])"),
-        "the logistic sigmoid is \\sigma and the candidate's nonlinearity \\tanh"),
+        "the logistic sigmoid is \\sigma and the candidate's nonlinearity \\tanh",
+    ),
     "row-vector products": (
-        re.compile(r"(?<![\w\\])[xh]_\{?t(?:-1)?\}?\s*W_(?:\{\w+\}|\w+)(?!\s*\^\s*\{?(?:\\top|T)\}?)"),
+        re.compile(
+            r"(?<![\w\\])[xh]_\{?t(?:-1)?\}?\s*W_(?:\{\w+\}|\w+)(?!\s*\^\s*\{?(?:\\top|T)\}?)"
+        ),
         "vectors are columns: W_{ih} x_t on paper; a batch of rows is x_t W_{ih}^\\top "
-        "(x @ W.T in code), never x_t W"),
+        "(x @ W.T in code), never x_t W",
+    ),
 }
 
 
@@ -65,25 +77,57 @@ class Allowance:
 
 
 ALLOWED = [
-    Allowance("02_lstm_cell.ipynb", "x-subscript weights", "What popular articles get wrong",
-              "quotes a tutorial's wrong equation, $W_x[x_t, h_{t-1}] + W_h[h_{t-1}, \\tilde c]$, "
-              "to correct it"),
-    Allowance("02_lstm_cell.ipynb", "tilde candidate", "What popular articles get wrong",
-              "the same quoted equation and its $\\tilde c$"),
-    Allowance("15_where_lstms_stand.ipynb", "capital C cell state", "The **mLSTM** goes further",
-              "xLSTM's mLSTM has a matrix memory $C_t \\in \\R^{d \\times d}$, the paper's "
-              "symbol for a different object than the LSTM's cell state"),
-    Allowance("15_where_lstms_stand.ipynb", "one weight per gate", "The **mLSTM** goes further",
-              "the mLSTM's gates read $x_t$ alone, through one matrix each ($W_o x_t$)"),
-    Allowance("15_where_lstms_stand.ipynb", "capital C cell state", "**Mamba**",
-              "Mamba's $B_t$, $C_t$ are the state-space model's input and output matrices"),
-    Allowance("15_where_lstms_stand.ipynb", "one weight per gate", "\\text{minLSTM:}",
-              "minGRU and minLSTM have no recurrent weights: one matrix per gate on $x_t$ "
-              "($W_z$, $W_f$, $W_i$), as in Feng et al."),
-    Allowance("15_where_lstms_stand.ipynb", "x-subscript weights", "\\text{minGRU:}",
-              "minGRU's candidate weight $W_h$ (on $x_t$), Feng et al.'s symbol"),
-    Allowance("15_where_lstms_stand.ipynb", "product symbol", "(a_2, b_2) \\circ (a_1, b_1)",
-              "$\\circ$ is the composition of two affine maps in the parallel scan, not a product"),
+    Allowance(
+        "02_lstm_cell.ipynb",
+        "x-subscript weights",
+        "What popular articles get wrong",
+        "quotes a tutorial's wrong equation, $W_x[x_t, h_{t-1}] + W_h[h_{t-1}, \\tilde c]$, "
+        "to correct it",
+    ),
+    Allowance(
+        "02_lstm_cell.ipynb",
+        "tilde candidate",
+        "What popular articles get wrong",
+        "the same quoted equation and its $\\tilde c$",
+    ),
+    Allowance(
+        "15_where_lstms_stand.ipynb",
+        "capital C cell state",
+        "The **mLSTM** goes further",
+        "xLSTM's mLSTM has a matrix memory $C_t \\in \\R^{d \\times d}$, the paper's "
+        "symbol for a different object than the LSTM's cell state",
+    ),
+    Allowance(
+        "15_where_lstms_stand.ipynb",
+        "one weight per gate",
+        "The **mLSTM** goes further",
+        "the mLSTM's gates read $x_t$ alone, through one matrix each ($W_o x_t$)",
+    ),
+    Allowance(
+        "15_where_lstms_stand.ipynb",
+        "capital C cell state",
+        "**Mamba**",
+        "Mamba's $B_t$, $C_t$ are the state-space model's input and output matrices",
+    ),
+    Allowance(
+        "15_where_lstms_stand.ipynb",
+        "one weight per gate",
+        "\\text{minLSTM:}",
+        "minGRU and minLSTM have no recurrent weights: one matrix per gate on $x_t$ "
+        "($W_z$, $W_f$, $W_i$), as in Feng et al.",
+    ),
+    Allowance(
+        "15_where_lstms_stand.ipynb",
+        "x-subscript weights",
+        "\\text{minGRU:}",
+        "minGRU's candidate weight $W_h$ (on $x_t$), Feng et al.'s symbol",
+    ),
+    Allowance(
+        "15_where_lstms_stand.ipynb",
+        "product symbol",
+        "(a_2, b_2) \\circ (a_1, b_1)",
+        "$\\circ$ is the composition of two affine maps in the parallel scan, not a product",
+    ),
 ]
 
 
@@ -96,8 +140,7 @@ class Deviation:
     text: str  # the whole cell or page, to match allowances against
 
     def __str__(self):
-        return (f"{self.file} {self.where}: {self.found!r} ({self.rule}; "
-                f"{RULES[self.rule][1]})")
+        return f"{self.file} {self.where}: {self.found!r} ({self.rule}; {RULES[self.rule][1]})"
 
 
 def comments(code: str) -> str:
@@ -112,15 +155,18 @@ def comments(code: str) -> str:
             elif ch in "'\"":
                 quote = ch
             elif ch == "#":
-                found.append(line[i + 1:])
+                found.append(line[i + 1 :])
                 break
     return "\n".join(found)
 
 
 def check_text(text: str, file: str, where: str) -> list[Deviation]:
     """Every deviation from the notation in one piece of text."""
-    return [Deviation(file, where, rule, match.group(0), text)
-            for rule, (pattern, _) in RULES.items() for match in pattern.finditer(text)]
+    return [
+        Deviation(file, where, rule, match.group(0), text)
+        for rule, (pattern, _) in RULES.items()
+        for match in pattern.finditer(text)
+    ]
 
 
 def scan(path: Path) -> list[Deviation]:
@@ -138,8 +184,14 @@ def scan(path: Path) -> list[Deviation]:
 
 
 def allowance_for(deviation: Deviation) -> Allowance | None:
-    return next((a for a in ALLOWED if a.file == deviation.file and a.rule == deviation.rule
-                 and a.passage in deviation.text), None)
+    return next(
+        (
+            a
+            for a in ALLOWED
+            if a.file == deviation.file and a.rule == deviation.rule and a.passage in deviation.text
+        ),
+        None,
+    )
 
 
 def book_files() -> list[Path]:
@@ -160,39 +212,52 @@ def test_every_allowance_is_still_needed():
 def test_the_intro_defines_the_notation_the_rules_protect():
     intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
     notation = intro.split("(notation)=", 1)[1]
-    for symbol in ("$c_t$", "$i_t, f_t, g_t, o_t$", "$W_{ih}$", "$W_{hh}$", "\\odot",
-                   "W_{if} x_t", "W_{hf} h_{t-1}"):
+    for symbol in (
+        "$c_t$",
+        "$i_t, f_t, g_t, o_t$",
+        "$W_{ih}$",
+        "$W_{hh}$",
+        "\\odot",
+        "W_{if} x_t",
+        "W_{hf} h_{t-1}",
+    ):
         assert symbol in notation, symbol
     assert not check_text(notation, "intro.md", "page")
 
 
-@pytest.mark.parametrize(("text", "rule"), [
-    ("$h_t = \\tanh(W_{xh} x_t + W_{hh} h_{t-1})$", "x-subscript weights"),
-    ("$W_{hx}$", "x-subscript weights"),
-    ("$i_t = \\sigma(W_{xi} x_t + W_{hi} h_{t-1} + W_{ci} c_{t-1})$", "x-subscript weights"),
-    ("$f_t = \\sigma(W_f x_t + U_f h_{t-1} + b_f)$", "U recurrent weights"),
-    ("$f_t = \\sigma(W_f \\cdot [h_{t-1}, x_t] + b_f)$", "one weight per gate"),
-    ("$C_t = f_t * C_{t-1} + i_t * \\tilde{C}_t$", "capital C cell state"),
-    ("$C_t = f_t * C_{t-1} + i_t * \\tilde{C}_t$", "tilde candidate"),
-    ("the candidate $\\tilde c_t$", "tilde candidate"),
-    ("$c_t = f_t \\circ c_{t-1}$", "product symbol"),
-    ("$h_t = o_t \\otimes \\tanh(c_t)$", "product symbol"),
-    ("$\\sigma_g(W_{if} x_t)$", "subscripted sigmoid"),
-    ("$x_t W_{xi} + h_{t-1} W_{hi}$", "row-vector products"),
-])
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("$h_t = \\tanh(W_{xh} x_t + W_{hh} h_{t-1})$", "x-subscript weights"),
+        ("$W_{hx}$", "x-subscript weights"),
+        ("$i_t = \\sigma(W_{xi} x_t + W_{hi} h_{t-1} + W_{ci} c_{t-1})$", "x-subscript weights"),
+        ("$f_t = \\sigma(W_f x_t + U_f h_{t-1} + b_f)$", "U recurrent weights"),
+        ("$f_t = \\sigma(W_f \\cdot [h_{t-1}, x_t] + b_f)$", "one weight per gate"),
+        ("$C_t = f_t * C_{t-1} + i_t * \\tilde{C}_t$", "capital C cell state"),
+        ("$C_t = f_t * C_{t-1} + i_t * \\tilde{C}_t$", "tilde candidate"),
+        ("the candidate $\\tilde c_t$", "tilde candidate"),
+        ("$c_t = f_t \\circ c_{t-1}$", "product symbol"),
+        ("$h_t = o_t \\otimes \\tanh(c_t)$", "product symbol"),
+        ("$\\sigma_g(W_{if} x_t)$", "subscripted sigmoid"),
+        ("$x_t W_{xi} + h_{t-1} W_{hi}$", "row-vector products"),
+    ],
+)
 def test_the_checker_catches_each_deviation(text, rule):
     assert rule in {d.rule for d in check_text(text, "new.ipynb", "cell 0")}
 
 
-@pytest.mark.parametrize("text", [
-    "$i_t = \\sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi})$",
-    "$c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$, $h_t = o_t \\odot \\tanh(c_t)$",
-    "$W_{ih} \\in \\R^{4H \\times D}$, $W_{hh}$, $b_{ih}$, $b_{hh}$, $W_{hy} h_t + b_y$",
-    "the forget-gate bias $b_f$; the GRU's $W_{ir}, W_{hz}, W_{hn}$; $\\tilde h_t$",
-    "$h_{t+1}$ and $\\partial h_t / \\partial h_{t-1}$",
-    "Tiny Shakespeare's $C$ characters, $\\mathcal{C}_t$",
-    "a batch of rows: $x_t W_{ih}^\\top + h_{t-1} W_{hh}^{\\top}$",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$i_t = \\sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi})$",
+        "$c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$, $h_t = o_t \\odot \\tanh(c_t)$",
+        "$W_{ih} \\in \\R^{4H \\times D}$, $W_{hh}$, $b_{ih}$, $b_{hh}$, $W_{hy} h_t + b_y$",
+        "the forget-gate bias $b_f$; the GRU's $W_{ir}, W_{hz}, W_{hn}$; $\\tilde h_t$",
+        "$h_{t+1}$ and $\\partial h_t / \\partial h_{t-1}$",
+        "Tiny Shakespeare's $C$ characters, $\\mathcal{C}_t$",
+        "a batch of rows: $x_t W_{ih}^\\top + h_{t-1} W_{hh}^{\\top}$",
+    ],
+)
 def test_the_checker_accepts_the_course_notation(text):
     assert check_text(text, "ok.ipynb", "cell 0") == []
 
@@ -205,9 +270,19 @@ def test_code_comments_are_checked_but_code_and_strings_are_not():
 
 
 def test_an_allowance_covers_only_its_own_passage():
-    quoted = Deviation("02_lstm_cell.ipynb", "cell 30 (markdown)", "tilde candidate", "\\tilde c",
-                       "## What popular articles get wrong ... \\tilde c")
-    elsewhere = Deviation("02_lstm_cell.ipynb", "cell 5 (markdown)", "tilde candidate",
-                          "\\tilde c", "The candidate \\tilde c_t is written ...")
+    quoted = Deviation(
+        "02_lstm_cell.ipynb",
+        "cell 30 (markdown)",
+        "tilde candidate",
+        "\\tilde c",
+        "## What popular articles get wrong ... \\tilde c",
+    )
+    elsewhere = Deviation(
+        "02_lstm_cell.ipynb",
+        "cell 5 (markdown)",
+        "tilde candidate",
+        "\\tilde c",
+        "The candidate \\tilde c_t is written ...",
+    )
     assert allowance_for(quoted) is not None
     assert allowance_for(elsewhere) is None

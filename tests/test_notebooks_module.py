@@ -54,7 +54,9 @@ def test_toc_files_reading_order(tmp_path):
 
 
 def test_toc_files_chapters_without_parts(tmp_path):
-    _write_book(tmp_path, toc="""\
+    _write_book(
+        tmp_path,
+        toc="""\
         format: jb-book
         root: index
         chapters:
@@ -62,7 +64,8 @@ def test_toc_files_chapters_without_parts(tmp_path):
           - file: a
             sections:
               - file: a1
-    """)
+    """,
+    )
     assert toc_files(tmp_path) == ["index", "b", "a", "a1"]
 
 
@@ -103,12 +106,16 @@ def test_chapter_notebooks_of_the_repository_exist():
 
 
 def test_chapter_notebooks_toc_entry_with_extension(tmp_path):
-    _write_book(tmp_path, toc="""\
+    _write_book(
+        tmp_path,
+        toc="""\
         format: jb-book
         root: intro
         chapters:
           - file: book/01_first.ipynb
-    """, notebooks=["book/01_first"])
+    """,
+        notebooks=["book/01_first"],
+    )
     assert toc_files(tmp_path) == ["intro", "book/01_first"]
     assert chapter_notebooks(tmp_path) == [tmp_path / "book/01_first.ipynb"]
 
@@ -119,8 +126,11 @@ def test_chapter_notebooks_toc_entry_with_extension(tmp_path):
 @pytest.fixture
 def no_execution(monkeypatch):
     """Fake chapters under ROOT, and an ``execute`` that only records its calls."""
-    fake = [ROOT / "book" / "x1_alpha.ipynb", ROOT / "book" / "x2_beta.ipynb",
-            ROOT / "book" / "x3_gamma.ipynb"]
+    fake = [
+        ROOT / "book" / "x1_alpha.ipynb",
+        ROOT / "book" / "x2_beta.ipynb",
+        ROOT / "book" / "x3_gamma.ipynb",
+    ]
     ran = []
 
     def fake_execute(path, timeout=7200):

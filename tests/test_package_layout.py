@@ -19,10 +19,16 @@ MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.part
 # Imports may only point to the same room or a lower one. The top-level __init__ sits
 # above everything, since it gathers the notebook helpers.
 RANK = {
-    "checks": 0, "runtime": 0,
-    "data": 1, "scratch": 1, "plot": 1, "diagrams": 1,
+    "checks": 0,
+    "runtime": 0,
+    "data": 1,
+    "scratch": 1,
+    "plot": 1,
+    "diagrams": 1,
     "layers": 2,
-    "training": 3, "perf": 3, "book_tools": 3,
+    "training": 3,
+    "perf": 3,
+    "book_tools": 3,
     "experiments": 4,
 }
 
@@ -47,8 +53,14 @@ def course_imports(path: Path) -> list[tuple[str, str, int]]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found += [(a.name, "", node.lineno) for a in node.names if a.name.startswith("lstm_course")]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lstm_course"):
+            found += [
+                (a.name, "", node.lineno) for a in node.names if a.name.startswith("lstm_course")
+            ]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("lstm_course")
+        ):
             for alias in node.names:
                 sub = f"{node.module}.{alias.name}"
                 target = sub if sub in NAMES else node.module
@@ -60,7 +72,9 @@ GRAPH = {module_name(p): {target for target, _, _ in course_imports(p)} for p in
 
 
 def test_at_most_twelve_entries_at_the_top():
-    entries = [p.name for p in PACKAGE.iterdir() if p.name != "__pycache__" and not p.name.startswith(".")]
+    entries = [
+        p.name for p in PACKAGE.iterdir() if p.name != "__pycache__" and not p.name.startswith(".")
+    ]
     assert len(entries) <= 12, sorted(entries)
 
 
@@ -80,7 +94,7 @@ def test_no_import_cycle():
         state[node] = 1
         for nxt in sorted(GRAPH.get(node, ())):
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = path[path.index(nxt) :] + [nxt]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
             if state.get(nxt) is None and nxt in GRAPH:
                 visit(nxt, path + [nxt])
@@ -100,7 +114,8 @@ def test_imports_run_one_way(path):
         there = room(target)
         assert there is not None, f"{here}:{line} imports the top-level package; import the module"
         assert RANK[there] <= RANK[room(here)], (
-            f"{here}:{line} imports {target}: {room(here)} may not import from {there}")
+            f"{here}:{line} imports {target}: {room(here)} may not import from {there}"
+        )
 
 
 def test_timing_tools_import_nothing_else_of_the_course():
@@ -121,10 +136,13 @@ PUBLIC = [p for p in MODULES if not p.name.startswith("_") or p.name == "__init_
 def test_all_at_the_top_of_every_public_module(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "__all__" for t in node.targets
+        ):
             break
         assert not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)), (
-            f"{module_name(path)} defines {node.name} before __all__")
+            f"{module_name(path)} defines {node.name} before __all__"
+        )
     else:
         pytest.fail(f"{module_name(path)} has no __all__")
     module = importlib.import_module(module_name(path))
@@ -132,7 +150,9 @@ def test_all_at_the_top_of_every_public_module(path):
     assert not missing, f"{module_name(path)}.__all__ names what it lacks: {missing}"
 
 
-@pytest.mark.parametrize("sub", sorted(n for n in NAMES if n.count(".") == 1
-                                       and (PACKAGE / room(n) / "__init__.py").exists()))
+@pytest.mark.parametrize(
+    "sub",
+    sorted(n for n in NAMES if n.count(".") == 1 and (PACKAGE / room(n) / "__init__.py").exists()),
+)
 def test_each_subpackage_reexports_its_main_names(sub):
     assert importlib.import_module(sub).__all__, f"{sub}/__init__.py re-exports nothing"

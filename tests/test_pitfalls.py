@@ -37,9 +37,13 @@ def test_chronological_split_keeps_order_and_covers_everything():
     assert tr.max() < va.min() and va.max() < te.min()
     with pytest.raises(ValueError, match="empty"):
         chronological_split(s, 0.9, 0.1)
-    with pytest.raises(ValueError, match="train must be a fraction strictly between 0 and 1, got 1.5$"):
+    with pytest.raises(
+        ValueError, match="train must be a fraction strictly between 0 and 1, got 1.5$"
+    ):
         chronological_split(s, 1.5, 0.1)
-    with pytest.raises(TypeError, match=r"val must be a fraction strictly between 0 and 1, got '0.1' \(str\)"):
+    with pytest.raises(
+        TypeError, match=r"val must be a fraction strictly between 0 and 1, got '0.1' \(str\)"
+    ):
         chronological_split(s, 0.5, "0.1")
 
 

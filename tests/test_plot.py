@@ -173,8 +173,14 @@ def test_plot_heatmap_image():
 
 def test_plot_heatmap_labels():
     values = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]
-    ax = plot_heatmap(values, row_labels=["input", "forget"], tokens=["a", "b", "\n"],
-                      colorbar=False, vmin=-1, vmax=1)
+    ax = plot_heatmap(
+        values,
+        row_labels=["input", "forget"],
+        tokens=["a", "b", "\n"],
+        colorbar=False,
+        vmin=-1,
+        vmax=1,
+    )
     assert _labels(ax.get_yticklabels()) == ["input", "forget"]
     assert _labels(ax.get_xticklabels()) == ["a", "b", "\\n"]
     assert list(ax.get_xticks()) == [0, 1, 2]

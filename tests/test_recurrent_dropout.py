@@ -48,7 +48,10 @@ def test_training_uses_the_sampled_masks_at_every_step():
     y, _ = ours(x)
     m_x, m_h = ours.last_masks
     assert m_x.shape == (B, D) and m_h.shape == (B, H)
-    assert set(m_x.unique().tolist()) <= {0.0, 1 / 0.7} and set(m_h.unique().tolist()) <= {0.0, 1 / 0.6}
+    assert set(m_x.unique().tolist()) <= {0.0, 1 / 0.7} and set(m_h.unique().tolist()) <= {
+        0.0,
+        1 / 0.6,
+    }
     # Recompute by hand, masking x_t and h_{t-1} with the same masks at every step.
     w_ih, w_hh = ours.weight_ih_l0, ours.weight_hh_l0
     bias = ours.bias_ih_l0 + ours.bias_hh_l0
@@ -100,7 +103,8 @@ def test_built_on_recurrent_base_like_a_one_layer_nn_lstm():
         assert a.shape == (1, H)
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
     assert repr(DropoutLSTM(4, 3, 0.2, 0.1, batch_first=True)) == (
-        "DropoutLSTM(4, 3, dropout=0.2, recurrent_dropout=0.1, batch_first=True)")
+        "DropoutLSTM(4, 3, dropout=0.2, recurrent_dropout=0.1, batch_first=True)"
+    )
 
 
 def test_locked_and_embedding_dropout_live_here():
@@ -127,18 +131,22 @@ def test_layer_function_without_masks_is_a_plain_lstm():
     ours, ref = _pair()
     x = torch.randn(T, B, D, dtype=torch.float64)
     h = torch.zeros(B, H, dtype=torch.float64)
-    y, _ = dropout_lstm_layer(x, h, h, ours.weight_ih_l0, ours.weight_hh_l0,
-                              ours.bias_ih_l0 + ours.bias_hh_l0)
+    y, _ = dropout_lstm_layer(
+        x, h, h, ours.weight_ih_l0, ours.weight_hh_l0, ours.bias_ih_l0 + ours.bias_hh_l0
+    )
     torch.testing.assert_close(y, ref(x)[0])
 
 
-@pytest.mark.parametrize("kwargs, kind, match", [
-    ({"dropout": 1.0}, ValueError, r"dropout must be a probability in \[0, 1\) \(1 would"),
-    ({"recurrent_dropout": -0.1}, ValueError, "recurrent_dropout must be a probability"),
-    ({"dropout": True}, TypeError, r"dropout must be a probability .*, got True \(bool\)"),
-    ({"batch_first": 1}, TypeError, "batch_first must be True or False, got 1"),
-    ({"bias": None}, TypeError, "bias must be True or False, got None"),
-])
+@pytest.mark.parametrize(
+    "kwargs, kind, match",
+    [
+        ({"dropout": 1.0}, ValueError, r"dropout must be a probability in \[0, 1\) \(1 would"),
+        ({"recurrent_dropout": -0.1}, ValueError, "recurrent_dropout must be a probability"),
+        ({"dropout": True}, TypeError, r"dropout must be a probability .*, got True \(bool\)"),
+        ({"batch_first": 1}, TypeError, "batch_first must be True or False, got 1"),
+        ({"bias": None}, TypeError, "bias must be True or False, got None"),
+    ],
+)
 def test_bad_arguments_raise(kwargs, kind, match):
     with pytest.raises(kind, match=match):
         DropoutLSTM(D, H, **kwargs)
@@ -152,8 +160,10 @@ def test_bad_sizes_and_inputs_raise():
         lstm(torch.randn(1, T, B, D))
     with pytest.raises(ValueError, match="input_size = 5"):
         lstm(torch.randn(T, B, D + 1))
-    with pytest.raises(ValueError, match=re.escape(f"h_0 must have shape (num_layers * "
-                                                   f"num_directions, B, H) = (1, {B}, {H})")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"h_0 must have shape (num_layers * num_directions, B, H) = (1, {B}, {H})"),
+    ):
         lstm(torch.randn(T, B, D), (torch.zeros(B, H), torch.zeros(B, H)))
     with pytest.raises(TypeError, match="hx must be None or a pair"):
         lstm(torch.randn(T, B, D), torch.zeros(1, B, H))

@@ -47,8 +47,18 @@ def no_accelerators(monkeypatch):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("1", True), ("true", True), ("TRUE", True), (" yes ", True), ("on", True),
-     ("0", False), ("", False), ("false", False), ("no", False), ("off", False)],
+    [
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("0", False),
+        ("", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+    ],
 )
 def test_is_fast_parses_env(monkeypatch, value, expected):
     monkeypatch.setenv(FAST_ENV, value)
@@ -192,8 +202,10 @@ def test_seed_everything_repeats_draws():
         assert a != b
 
 
-@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("1", TypeError),
-                                        (None, TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "bad, error",
+    [(-1, ValueError), (1.5, TypeError), ("1", TypeError), (None, TypeError), (True, TypeError)],
+)
 def test_seed_everything_rejects_bad_seed(bad, error):
     with pytest.raises(error, match=re.escape(f"seed must be an int >= 0, got {bad!r}")):
         seed_everything(bad)
@@ -293,10 +305,14 @@ def test_setup_threads_sets_and_reports_the_count(capsys, restore_rcparams, no_a
         torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("threads, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
-                                            (True, TypeError), ("2", TypeError)])
+@pytest.mark.parametrize(
+    "threads, error",
+    [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)],
+)
 def test_setup_rejects_bad_thread_counts(threads, error, restore_rcparams):
     before = torch.get_num_threads()
-    with pytest.raises(error, match=re.escape(f"threads must be an int >= 1 or None, got {threads!r}")):
+    with pytest.raises(
+        error, match=re.escape(f"threads must be an int >= 1 or None, got {threads!r}")
+    ):
         setup(quiet=True, threads=threads)
     assert torch.get_num_threads() == before

@@ -49,8 +49,15 @@ def _torch_run(params, x, state, dy, dstate):
     loss = (y * dy).sum() + (h[0] * dh).sum() + (c[0] * dc).sum()
     weights = [getattr(lstm, k + "_l0") for k in KEYS]
     dx, dh0, dc0, *dw = torch.autograd.grad(loss, [xt, h0, c0, *weights])
-    out = {"y": y, "h_T": h[0], "c_T": c[0], "dx": dx, "dh0": dh0[0], "dc0": dc0[0],
-           **dict(zip(KEYS, dw, strict=True))}
+    out = {
+        "y": y,
+        "h_T": h[0],
+        "c_T": c[0],
+        "dx": dx,
+        "dh0": dh0[0],
+        "dc0": dc0[0],
+        **dict(zip(KEYS, dw, strict=True)),
+    }
     return {k: v.detach().numpy() for k, v in out.items()}
 
 
@@ -66,6 +73,7 @@ def test_matches_torch_lstm(T, B, D, H):
 
 def test_finite_differences():
     params, x, (h0, c0), dy, (dh, dc) = _problem(4, 3, 5, 4, seed=1)
+
     # A scalar loss whose gradient wrt y, h_T and c_T is (dy, dh, dc).
     def loss():
         y, (h, c), _ = lstm_forward(x, params, (h0, c0))
@@ -107,7 +115,11 @@ def test_init_params():
     p = init_params(3, 5, rng=0)
     assert tuple(p) == KEYS
     assert {k: v.shape for k, v in p.items()} == {
-        "weight_ih": (20, 3), "weight_hh": (20, 5), "bias_ih": (20,), "bias_hh": (20,)}
+        "weight_ih": (20, 3),
+        "weight_hh": (20, 5),
+        "bias_ih": (20,),
+        "bias_hh": (20,),
+    }
     assert all(v.dtype == np.float64 for v in p.values())
     bound = 1 / np.sqrt(5)
     assert all(np.abs(v).max() <= bound for v in p.values())
@@ -177,13 +189,17 @@ BAD_CALLS = {
     "x int": (lambda: lstm_forward(X.astype(int), P), "float32 or float64"),
     "x float16": (lambda: lstm_forward(X.astype(np.float16), P), "not supported"),
     "x float32, params float64": (lambda: lstm_forward(X.astype(np.float32), P), "one dtype"),
-    "params mixed dtypes": (lambda: lstm_forward(X, _with(bias_hh=P["bias_hh"].astype(np.float32))),
-                            "one dtype"),
+    "params mixed dtypes": (
+        lambda: lstm_forward(X, _with(bias_hh=P["bias_hh"].astype(np.float32))),
+        "one dtype",
+    ),
     "missing key": (lambda: lstm_forward(X, {k: P[k] for k in KEYS[:3]}), "missing"),
     "torch names": (lambda: lstm_forward(X, {k + "_l0": v for k, v in P.items()}), "_l0"),
     "weight_ih not 4H": (lambda: lstm_forward(X, _with(weight_ih=P["weight_ih"][:-1])), "4H"),
-    "weight_hh wrong": (lambda: lstm_forward(X, _with(weight_hh=P["weight_hh"][:, :-1])),
-                        "weight_hh"),
+    "weight_hh wrong": (
+        lambda: lstm_forward(X, _with(weight_hh=P["weight_hh"][:, :-1])),
+        "weight_hh",
+    ),
     "bias wrong": (lambda: lstm_forward(X, _with(bias_ih=P["bias_ih"][:-4])), "bias_ih"),
     "state wrong shape": (lambda: lstm_forward(X, P, (H0[:, :-1], C0)), "h0"),
     "state wrong batch": (lambda: lstm_forward(X, P, (H0, C0[:1])), "c0"),
@@ -200,10 +216,14 @@ BAD_CALLS = {
 
 
 BAD_TYPES = {
-    "params not a dict": (lambda: lstm_forward(X, list(P.values())),
-                          "params must be a dict with keys weight_ih"),
-    "state not a pair": (lambda: lstm_forward(X, P, H0),
-                         "state must be None or a pair (h0, c0) of (B, H) arrays, got ndarray"),
+    "params not a dict": (
+        lambda: lstm_forward(X, list(P.values())),
+        "params must be a dict with keys weight_ih",
+    ),
+    "state not a pair": (
+        lambda: lstm_forward(X, P, H0),
+        "state must be None or a pair (h0, c0) of (B, H) arrays, got ndarray",
+    ),
     "init size a float": (lambda: init_params(3.0, 2), "input_size must be an int >= 1, got 3.0"),
     "init size a bool": (lambda: init_params(3, True), "hidden_size must be an int >= 1, got True"),
 }

@@ -80,8 +80,9 @@ def test_running_predictions_equal_predictions_on_prefixes(pooling):
     running = running_predictions(model, ids)
     assert model.training  # the mode is put back
     model.eval()
-    prefixes = torch.stack([torch.sigmoid(model(torch.tensor([ids[:t]]), torch.tensor([t])))[0]
-                            for t in range(1, 6)])
+    prefixes = torch.stack(
+        [torch.sigmoid(model(torch.tensor([ids[:t]]), torch.tensor([t])))[0] for t in range(1, 6)]
+    )
     torch.testing.assert_close(running, prefixes)
     with pytest.raises(ValueError, match="unidirectional"):
         running_predictions(SentimentLSTM(30, 6, 5, bidirectional=True), ids)
@@ -91,7 +92,9 @@ def test_keras_style_model_trains_and_initializes_like_keras():
     torch.manual_seed(0)
     model = keras_init_(SentimentLSTM(30, 8, 4, dropout=0.2, recurrent_dropout=0.2))
     H = 4
-    assert torch.all(model.lstm.bias_ih_l0[H:2 * H] == 1) and model.lstm.bias_hh_l0.abs().sum() == 0
+    assert (
+        torch.all(model.lstm.bias_ih_l0[H : 2 * H] == 1) and model.lstm.bias_hh_l0.abs().sum() == 0
+    )
     w_hh = model.lstm.weight_hh_l0  # (4H, H): its transpose has orthonormal rows
     torch.testing.assert_close(w_hh.T @ w_hh, torch.eye(H), atol=1e-5, rtol=0)
     tokens = keras_pad([[1, 2, 3], [4, 5, 6, 7, 8]], 4)

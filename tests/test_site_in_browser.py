@@ -10,8 +10,10 @@ with a ``#fragment``, at an existing id on that page. Then: the search page find
 of ``_config.yml``, and screenshots of the intro and of a chapter are saved to
 ``_build/screenshots/`` for a person to look at.
 
-Skips (with the reason) when the book is not built, Chromium is not installed, or the
-test dependencies are missing; ``make site`` sets ``LSTM_COURSE_REQUIRE_BROWSER=1``,
+Playwright drives the system's Chromium (or its own, when that is what
+``tests/ensure_chromium.py`` installed). Skips (with the reason) when the book is not
+built, no Chromium is found, or the test dependencies are missing; ``make site`` first
+gets a Chromium (``ensure_chromium.py``) and sets ``LSTM_COURSE_REQUIRE_BROWSER=1``,
 which turns each of those skips into a failure, so CI cannot pass without running it.
 MathJax comes from jsdelivr in the published book; offline, the test answers those
 requests with the same version (3.2.2) from the ``django-static-mathjax`` wheel.
@@ -28,7 +30,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from browser import MATHJAX_CDN, Browser, find_chromium, find_mathjax, serve
+from browser import MATHJAX_CDN, find_mathjax, open_tab, serve
+from ensure_chromium import find_chromium, playwright_chromium
 
 from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks, toc_files
 
@@ -74,7 +77,7 @@ PAGE_FACTS = r"""(() => {
              .map(a => a.href),
   };
 })()"""
-IMAGES_SETTLED = ("[...document.images].every(i => i.complete)")
+IMAGES_SETTLED = "[...document.images].every(i => i.complete)"
 SEARCH_DONE = r"""(() => {
   const box = document.querySelector('#search-results');
   const text = box ? box.innerText : '';
@@ -104,8 +107,10 @@ class SiteVisit:
 
 def _unavailable(reason: str):
     if REQUIRED:
-        pytest.fail(f"the browser test cannot run: {reason} "
-                    "(LSTM_COURSE_REQUIRE_BROWSER is set, so this is an error, not a skip)")
+        pytest.fail(
+            f"the browser test cannot run: {reason} "
+            "(LSTM_COURSE_REQUIRE_BROWSER is set, so this is an error, not a skip)"
+        )
     pytest.skip(reason)
 
 
@@ -155,7 +160,7 @@ def broken_internal_links(report: PageReport, base: str, site: Path) -> list[str
         if not href.startswith(base):
             continue
         parsed = urllib.parse.urlsplit(href)
-        relative = urllib.parse.unquote(parsed.path[len(urllib.parse.urlsplit(base).path):])
+        relative = urllib.parse.unquote(parsed.path[len(urllib.parse.urlsplit(base).path) :])
         target = site / relative
         if relative == "" or relative.endswith("/"):
             target = target / "index.html"
@@ -175,55 +180,59 @@ def broken_internal_links(report: PageReport, base: str, site: Path) -> list[str
 def visit() -> SiteVisit:
     """Open every page once; everything the tests check is gathered here."""
     if not (SITE / "index.html").exists():
-        _unavailable(f"the book is not built ({SITE.relative_to(ROOT)}/index.html is "
-                     "missing): run `make book` first")
-    chromium = find_chromium()
-    if chromium is None:
-        _unavailable("Chromium is not installed (apt-get install chromium); "
-                     "set $CHROMIUM to use another Chromium-based browser")
+        _unavailable(
+            f"the book is not built ({SITE.relative_to(ROOT)}/index.html is "
+            "missing): run `make book` first"
+        )
     try:
-        import websocket  # noqa: F401
+        import playwright  # noqa: F401
     except ImportError:
-        _unavailable("websocket-client is not installed: pip install -r requirements-dev.txt")
+        _unavailable("Playwright is not installed: pip install -r requirements-dev.txt")
+    chromium = find_chromium()  # None: Playwright's own Chromium, if it has one
+    if chromium is None and playwright_chromium() is None:
+        _unavailable(
+            "no Chromium: run `python tests/ensure_chromium.py` (make site does), "
+            "or set $CHROMIUM to a Chromium-based browser"
+        )
     mathjax = find_mathjax()
     if mathjax is None:
-        _unavailable("MathJax 3 (the django-static-mathjax wheel) is not installed: "
-                     "pip install -r requirements-dev.txt")
+        _unavailable(
+            "MathJax 3 (the django-static-mathjax wheel) is not installed: "
+            "pip install -r requirements-dev.txt"
+        )
 
     start = time.perf_counter()
     reports: dict[str, PageReport] = {}
     screenshots: dict[str, Path] = {}
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with serve(SITE) as base, Browser(chromium, {MATHJAX_CDN: mathjax},
-                                      log=SCREENSHOTS / "chromium.log") as browser:
-        page = browser.new_page()
+    with serve(SITE) as base, open_tab(chromium, {MATHJAX_CDN: mathjax}) as tab:
         for name in site_pages(SITE):
             t0 = time.perf_counter()
             report = PageReport(name)
             # index.html redirects to the intro.
-            page.goto(base + name, timeout=120,
-                      lands_on="/book/intro.html" if name == "index.html" else None)
-            if page.evaluate("document.querySelector('.math') !== null"):
-                report.mathjax = page.wait_for_mathjax(timeout=120)
-            page.evaluate("document.querySelectorAll('img[loading=lazy]')"
-                          ".forEach(i => i.loading = 'eager')")
-            page.wait_for(IMAGES_SETTLED, timeout=60)
-            report.facts = page.evaluate(PAGE_FACTS)
+            tab.goto(base + name, lands_on="/book/intro.html" if name == "index.html" else None)
+            if tab.evaluate("document.querySelector('.math') !== null"):
+                report.mathjax = tab.wait_for_mathjax(timeout=120)
+            tab.evaluate(
+                "document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
+            )
+            tab.wait_for(IMAGES_SETTLED, timeout=60)
+            report.facts = tab.evaluate(PAGE_FACTS)
             for shot, shot_page in SCREENSHOT_PAGES.items():
                 if name == shot_page:
-                    screenshots[shot] = page.screenshot(SCREENSHOTS / shot)
-            report.errors, report.blocked = list(page.errors), list(page.blocked)
+                    screenshots[shot] = tab.screenshot(SCREENSHOTS / shot)
+            report.errors, report.blocked = list(tab.errors), list(tab.blocked)
             report.seconds = time.perf_counter() - t0
             reports[name] = report
 
         query = urllib.parse.urlencode({"q": SEARCH_QUERY})
-        page.goto(f"{base}search.html?{query}", timeout=120)
-        summary = page.wait_for(SEARCH_DONE, timeout=90)
-        results = page.evaluate("[...document.querySelectorAll('#search-results li a')]"
-                                ".map(a => a.href)")
-        search = {"summary": summary, "results": results, "errors": list(page.errors),
-                  "base": base}
-        version = browser.version
+        tab.goto(f"{base}search.html?{query}")
+        summary = tab.wait_for(SEARCH_DONE, timeout=90)
+        results = tab.evaluate(
+            "[...document.querySelectorAll('#search-results li a')].map(a => a.href)"
+        )
+        search = {"summary": summary, "results": results, "errors": list(tab.errors), "base": base}
+        version = tab.version
     return SiteVisit(base, reports, search, screenshots, version, time.perf_counter() - start)
 
 
@@ -252,21 +261,29 @@ def test_no_javascript_errors(visit):
 
 def test_pages_need_no_network(visit):
     blocked = _failures(visit, lambda r: r.blocked)
-    assert not blocked, ("pages requested external resources (blocked; the book must work "
-                         f"with only MathJax from the CDN): {blocked}")
+    assert not blocked, (
+        "pages requested external resources (blocked; the book must work "
+        f"with only MathJax from the CDN): {blocked}"
+    )
 
 
 def test_math_is_rendered_by_mathjax(visit):
     with_math = {n: r for n, r in visit.reports.items() if r.facts["math"]}
     assert len(with_math) >= len(chapter_notebooks()), "most pages should have math"
-    problems = _failures(visit, lambda r: [
-        *([f"MathJax did not finish: {r.mathjax!r}"] if r.facts["math"] and r.mathjax is not True
-          else []),
-        *(f"not typeset: {text}" for text in r.facts["unrendered"]),
-        *(f"MathJax error: {text}" for text in r.facts["mathErrors"]),
-        *(f"undefined TeX macro: {text}" for text in r.facts["undefinedMacros"]),
-        *(f"raw TeX in the text: {text}" for text in r.facts["rawTex"]),
-    ])
+    problems = _failures(
+        visit,
+        lambda r: [
+            *(
+                [f"MathJax did not finish: {r.mathjax!r}"]
+                if r.facts["math"] and r.mathjax is not True
+                else []
+            ),
+            *(f"not typeset: {text}" for text in r.facts["unrendered"]),
+            *(f"MathJax error: {text}" for text in r.facts["mathErrors"]),
+            *(f"undefined TeX macro: {text}" for text in r.facts["undefinedMacros"]),
+            *(f"raw TeX in the text: {text}" for text in r.facts["rawTex"]),
+        ],
+    )
     assert not problems, f"math problems: {problems}"
 
 
@@ -306,22 +323,66 @@ def test_screenshots_are_saved_for_a_person_to_look_at(visit):
 
 
 def test_expected_colab_url_follows_the_config():
-    config = {"repository": {"url": "https://github.com/org/repo", "branch": "dev",
-                             "path_to_book": "docs"},
-              "launch_buttons": {"colab_url": "https://colab.research.google.com/"}}
+    config = {
+        "repository": {
+            "url": "https://github.com/org/repo",
+            "branch": "dev",
+            "path_to_book": "docs",
+        },
+        "launch_buttons": {"colab_url": "https://colab.research.google.com/"},
+    }
     assert expected_colab_url("book/01_x", config) == (
-        "https://colab.research.google.com/github/org/repo/blob/dev/docs/book/01_x.ipynb")
+        "https://colab.research.google.com/github/org/repo/blob/dev/docs/book/01_x.ipynb"
+    )
 
 
 def test_broken_link_checker_catches_missing_files_and_ids(tmp_path):
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "a.html").write_text('<h1 id="top">A</h1><a name="old"></a>')
     base = "http://127.0.0.1:1/"
-    links = [base + "book/a.html#top", base + "book/a.html#old", base + "book/a.html",
-             base + "book/a.html#nope", base + "book/missing.html", "https://example.org/x"]
+    links = [
+        base + "book/a.html#top",
+        base + "book/a.html#old",
+        base + "book/a.html",
+        base + "book/a.html#nope",
+        base + "book/missing.html",
+        "https://example.org/x",
+    ]
     report = PageReport("book/a.html", {"links": links, "ids": ["live"]})
     broken = broken_internal_links(report, base, tmp_path)
     assert len(broken) == 2
     assert "#nope" in broken[0] and "missing.html" in broken[1]
     report.facts["links"] = [base + "book/a.html#live"]
     assert broken_internal_links(report, base, tmp_path) == []
+
+
+FAULTY_PAGE = """<!doctype html><html><head>
+<script src="https://cdn.example.org/tracker.js"></script>
+<script src="https://mirror.test/lib/ok.js"></script>
+</head><body><img src="missing.png">
+<script>console.error("boom"); throw new Error("bad page");</script></body></html>"""
+
+
+def test_the_tab_records_errors_and_blocks_the_network(tmp_path):
+    """The recorders the site checks rely on, on a page with one fault of each kind."""
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "mirror" / "ok.js").write_text("window.mirrored = 1;")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "bad.html").write_text(FAULTY_PAGE)
+    (tmp_path / "site" / "good.html").write_text("<p>fine</p>")
+    chromium = find_chromium()
+    if chromium is None and playwright_chromium() is None:
+        _unavailable("no Chromium: run `python tests/ensure_chromium.py`")
+    mirrors = {"https://mirror.test/lib/": tmp_path / "mirror"}
+    with serve(tmp_path / "site") as base, open_tab(chromium, mirrors, timeout=30) as tab:
+        tab.goto(base + "bad.html")
+        assert tab.evaluate("window.mirrored") == 1
+        assert tab.mirrored == ["https://mirror.test/lib/ok.js"]
+        assert tab.blocked == ["https://cdn.example.org/tracker.js"]
+        errors = " | ".join(tab.errors)
+        assert len(tab.errors) == 3, errors  # the blocked script and favicon.ico: not here
+        assert "console.error: boom" in errors and "uncaught exception: " in errors
+        assert "bad page" in errors and "404" in errors and "missing.png" in errors
+        assert tab.wait_for("window.never", timeout=0.2) is None
+        tab.goto(base + "good.html")
+        assert tab.errors == tab.blocked == tab.mirrored == []

@@ -22,7 +22,18 @@ from lstm_course.data.text import Vocab, tokenize
 def test_word_tokens_lowercase_split_punctuation_and_drop_html_breaks():
     text = "Great film!<br /><br />Don't miss it, OK?<BR>The end."
     assert tokenize(text) == [
-        "great", "film", "!", "don't", "miss", "it", ",", "ok", "?", "the", "end", ".",
+        "great",
+        "film",
+        "!",
+        "don't",
+        "miss",
+        "it",
+        ",",
+        "ok",
+        "?",
+        "the",
+        "end",
+        ".",
     ]
 
 
@@ -194,7 +205,10 @@ def test_pack_and_last_step_check_lengths():
 def test_last_valid_step_picks_by_hand():
     out = torch.arange(2 * 3).float().reshape(2, 3, 1)  # [[0,1,2],[3,4,5]]
     assert last_valid_step(out, torch.tensor([2, 3])).flatten().tolist() == [1.0, 5.0]
-    assert last_valid_step(out.transpose(0, 1), [1, 2], batch_first=False).flatten().tolist() == [0.0, 4.0]
+    assert last_valid_step(out.transpose(0, 1), [1, 2], batch_first=False).flatten().tolist() == [
+        0.0,
+        4.0,
+    ]
 
 
 # --- length buckets -------------------------------------------------------------------

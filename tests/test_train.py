@@ -98,8 +98,17 @@ def test_language_model_batches_from_text_module():
 
     model = TinyLM()
     opt = torch.optim.Adam(model.parameters(), lr=0.03)
-    history = fit(model, windows, lm_loss, opt, epochs=3, val_loader=windows,
-                  metrics={"accuracy": accuracy}, clip_grad_norm=1.0, progress=False)
+    history = fit(
+        model,
+        windows,
+        lm_loss,
+        opt,
+        epochs=3,
+        val_loader=windows,
+        metrics={"accuracy": accuracy},
+        clip_grad_norm=1.0,
+        progress=False,
+    )
     assert history.val_accuracy[-1] == 1.0 and history.val_loss[-1] < 0.1
 
 
@@ -122,9 +131,18 @@ def test_tuple_inputs_are_unpacked_into_the_model_call():
     expected = nn.functional.mse_loss(x.sum(1) / lengths, y).item()
     assert history.train_loss[0] == pytest.approx(expected)
 
-    doubled = fit(model, [((x, lengths), y)], nn.MSELoss(), opt, epochs=1, progress=False,
-                  forward=lambda m, inputs: 2 * m(*inputs))
-    assert doubled.train_loss[0] == pytest.approx(nn.functional.mse_loss(2 * x.sum(1) / lengths, y).item())
+    doubled = fit(
+        model,
+        [((x, lengths), y)],
+        nn.MSELoss(),
+        opt,
+        epochs=1,
+        progress=False,
+        forward=lambda m, inputs: 2 * m(*inputs),
+    )
+    assert doubled.train_loss[0] == pytest.approx(
+        nn.functional.mse_loss(2 * x.sum(1) / lengths, y).item()
+    )
 
 
 def test_step_fn_replaces_the_loss_and_may_return_outputs():
@@ -138,7 +156,9 @@ def test_step_fn_replaces_the_loss_and_may_return_outputs():
     _, history, _ = train_logistic(epochs=2, step_fn=step, val_loader=None)
     assert len(calls) > 0 and len(history.train_accuracy) == 2
 
-    _, history, _ = train_logistic(epochs=1, step_fn=lambda m, x, y: m(x).pow(2).mean(), val_loader=None)
+    _, history, _ = train_logistic(
+        epochs=1, step_fn=lambda m, x, y: m(x).pow(2).mean(), val_loader=None
+    )
     assert math.isnan(history.train_accuracy[0])  # no outputs returned, nothing to score
     assert len(history.train_loss) == 1
 
@@ -153,8 +173,16 @@ def test_scheduler_steps_once_per_epoch_and_lr_is_recorded():
     assert history.lr == pytest.approx([0.1, 0.05, 0.025])
 
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
-    fit(model, train, nn.BCEWithLogitsLoss(), opt, 2, val_loader=val, scheduler=plateau,
-        progress=False)  # would raise if step() got no value
+    fit(
+        model,
+        train,
+        nn.BCEWithLogitsLoss(),
+        opt,
+        2,
+        val_loader=val,
+        scheduler=plateau,
+        progress=False,
+    )  # would raise if step() got no value
 
 
 def test_device_argument_and_to_device():
@@ -290,8 +318,11 @@ def test_progress_bar_shows_epochs_and_loss(capsys):
         ({"clip_grad_norm": -1.0}, "clip_grad_norm must be a finite number > 0, got -1.0$"),
         ({"clip_grad_norm": 0}, "clip_grad_norm must be a finite number > 0, got 0$"),
         ({"clip_grad_norm": math.inf}, "clip_grad_norm must be a finite number > 0, got inf$"),
-        ({"early_stopping": 0}, r"early_stopping must be an int >= 1 \(a patience, in epochs\) "
-                                "or None, got 0$"),
+        (
+            {"early_stopping": 0},
+            r"early_stopping must be an int >= 1 \(a patience, in epochs\) "
+            "or None, got 0$",
+        ),
         ({"mode": "biggest"}, "mode must be 'auto', 'min' or 'max'"),
         ({"monitor": "val_f1"}, "monitor='val_f1' is not measured"),
         ({"metrics": {"loss": accuracy}}, "bad entry 'loss': the loss is always measured"),

@@ -16,8 +16,14 @@ from lstm_course.layers.cells import (
 )
 
 F64 = torch.float64
-CELLS = [LSTMCell, PeepholeLSTMCell, NoForgetGateLSTMCell, CIFGLSTMCell,
-         NoOutputActivationLSTMCell, LayerNormLSTMCell]
+CELLS = [
+    LSTMCell,
+    PeepholeLSTMCell,
+    NoForgetGateLSTMCell,
+    CIFGLSTMCell,
+    NoOutputActivationLSTMCell,
+    LayerNormLSTMCell,
+]
 
 
 def _inputs(B=3, D=4, H=5, seed=0):
@@ -48,10 +54,17 @@ def test_gradcheck_in_float64_inputs_state_and_parameters(cls):
     assert torch.autograd.gradcheck(step, (*args, *params))
 
 
-@pytest.mark.parametrize("cls, rows", [(LSTMCell, 4), (PeepholeLSTMCell, 4),
-                                       (NoForgetGateLSTMCell, 3), (CIFGLSTMCell, 3),
-                                       (NoOutputActivationLSTMCell, 4),
-                                       (LayerNormLSTMCell, 4)])
+@pytest.mark.parametrize(
+    "cls, rows",
+    [
+        (LSTMCell, 4),
+        (PeepholeLSTMCell, 4),
+        (NoForgetGateLSTMCell, 3),
+        (CIFGLSTMCell, 3),
+        (NoOutputActivationLSTMCell, 4),
+        (LayerNormLSTMCell, 4),
+    ],
+)
 def test_shapes_and_zero_state_default(cls, rows):
     cell = cls(4, 5, dtype=F64)
     assert cell.weight_ih.shape == (rows * 5, 4) and cell.weight_hh.shape == (rows * 5, 5)
@@ -59,8 +72,7 @@ def test_shapes_and_zero_state_default(cls, rows):
     h1, c1 = cell(x)
     assert h1.shape == c1.shape == (3, 5)
     zeros = torch.zeros(3, 5, dtype=F64)
-    assert all(torch.equal(a, b) for a, b in zip((h1, c1), cell(x, (zeros, zeros)),
-                                                 strict=True))
+    assert all(torch.equal(a, b) for a, b in zip((h1, c1), cell(x, (zeros, zeros)), strict=True))
 
 
 def test_lstm_cell_equals_nn_lstmcell_with_copied_weights():
@@ -97,8 +109,9 @@ def test_peephole_output_gate_sees_the_new_cell_state():
     x, h, c = _inputs()
     (_, c_new), gates = cell.forward_with_gates(x, (h, c))
     zo = (x @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh)[:, 15:]
-    torch.testing.assert_close(gates["o"], torch.sigmoid(zo + cell.w_co * c_new),
-                               atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        gates["o"], torch.sigmoid(zo + cell.w_co * c_new), atol=1e-12, rtol=0
+    )
 
 
 def test_no_forget_gate_cell_only_adds():
@@ -136,8 +149,7 @@ def test_cifg_forget_gate_is_one_minus_input_gate():
     (_, c_new), gates = cell.forward_with_gates(x, (h, c))
     assert cell.weight_ih.shape == (15, 4) and cell.weight_hh.shape == (15, 5)
     assert torch.equal(gates["f"], 1 - gates["i"])
-    torch.testing.assert_close(c_new, gates["f"] * c + gates["i"] * gates["g"],
-                               atol=1e-15, rtol=0)
+    torch.testing.assert_close(c_new, gates["f"] * c + gates["i"] * gates["g"], atol=1e-15, rtol=0)
     # convex mix: a state in [-1, 1] stays there, whatever the input
     _, (_, c_T) = RecurrentLayer(cell)(10 * torch.randn(50, 3, 4, dtype=F64))
     assert c_T.abs().max() <= 1
@@ -161,14 +173,18 @@ def test_layer_norm_normalized_preactivations_have_mean_0_variance_1():
     cell = LayerNormLSTMCell(4, 5, eps=1e-12, dtype=F64)
     x, h, c = _inputs()
     (_, c_new), gates = cell.forward_with_gates(x, (h, c))
-    raw = {"ih_normalized": x @ cell.weight_ih.T, "hh_normalized": h @ cell.weight_hh.T,
-           "c_normalized": c_new}
+    raw = {
+        "ih_normalized": x @ cell.weight_ih.T,
+        "hh_normalized": h @ cell.weight_hh.T,
+        "c_normalized": c_new,
+    }
     for key, width in (("ih_normalized", 20), ("hh_normalized", 20), ("c_normalized", 5)):
         n = gates[key]
         assert n.shape == (3, width)  # per example, over all 4H gates (or H cell units)
         torch.testing.assert_close(n.mean(1), torch.zeros(3, dtype=F64), atol=1e-12, rtol=0)
-        torch.testing.assert_close(n.var(1, unbiased=False), torch.ones(3, dtype=F64),
-                                   atol=1e-9, rtol=0)
+        torch.testing.assert_close(
+            n.var(1, unbiased=False), torch.ones(3, dtype=F64), atol=1e-9, rtol=0
+        )
         a = raw[key]
         expected = (a - a.mean(1, keepdim=True)) / a.std(1, unbiased=False, keepdim=True)
         torch.testing.assert_close(n, expected, atol=1e-9, rtol=0)
@@ -180,11 +196,19 @@ def test_layer_norm_normalized_preactivations_have_mean_0_variance_1():
     # and they are what the gains and biases act on
     _randomize(cell)
     (h1, _), gates = cell.forward_with_gates(x, (h, c))
-    z = (cell.gain_ih * gates["ih_normalized"] + cell.bias_ih
-         + cell.gain_hh * gates["hh_normalized"] + cell.bias_hh)
+    z = (
+        cell.gain_ih * gates["ih_normalized"]
+        + cell.bias_ih
+        + cell.gain_hh * gates["hh_normalized"]
+        + cell.bias_hh
+    )
     torch.testing.assert_close(gates["i"], torch.sigmoid(z[:, :5]), atol=1e-12, rtol=0)
-    torch.testing.assert_close(h1, gates["o"] * torch.tanh(cell.gain_c * gates["c_normalized"]
-                                                           + cell.bias_c), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        h1,
+        gates["o"] * torch.tanh(cell.gain_c * gates["c_normalized"] + cell.bias_c),
+        atol=1e-12,
+        rtol=0,
+    )
 
 
 @pytest.mark.parametrize("name", ["weight_ih", "weight_hh"])
@@ -226,8 +250,8 @@ def test_recurrent_layer_with_lstm_cell_equals_nn_lstm(batch_first, with_state):
     torch.testing.assert_close(out, ref_out, atol=1e-12, rtol=0)
     torch.testing.assert_close(h, ref_h[0], atol=1e-12, rtol=0)
     torch.testing.assert_close(c, ref_c[0], atol=1e-12, rtol=0)
-    dx, = torch.autograd.grad(out.sum() + c.sum(), x)
-    ref_dx, = torch.autograd.grad(ref_out.sum() + ref_c.sum(), x)
+    (dx,) = torch.autograd.grad(out.sum() + c.sum(), x)
+    (ref_dx,) = torch.autograd.grad(ref_out.sum() + ref_c.sum(), x)
     torch.testing.assert_close(dx, ref_dx, atol=1e-12, rtol=0)
 
 
@@ -249,8 +273,9 @@ def test_clear_errors_for_bad_sizes(cls):
         cell(torch.randn(3, 7))
     with _error("got (6, 3, 4); run a sequence with RecurrentLayer"):
         cell(torch.randn(6, 3, 4))
-    with _error("c must have shape (B, hidden_size) = (3, 5) to go with x of shape (3, 4), "
-                "got (3, 4)"):
+    with _error(
+        "c must have shape (B, hidden_size) = (3, 5) to go with x of shape (3, 4), got (3, 4)"
+    ):
         cell(torch.randn(3, 4), (torch.zeros(3, 5), torch.zeros(3, 4)))
     with _error("h must have shape (B, hidden_size) = (3, 5)"):
         cell(torch.randn(3, 4), (torch.zeros(2, 5), torch.zeros(3, 5)))
@@ -278,8 +303,10 @@ def test_clear_errors_for_recurrent_layer_and_eps():
         RecurrentLayer(nn.Linear(3, 4))
     with _error("batch_first must be True or False, got 1 (int)", TypeError):
         RecurrentLayer(LSTMCell(4, 5), batch_first=1)
-    with _error("eps must be a finite number > 0 (it keeps LN of an all-zero vector, such as "
-                "W_hh h_0 for h_0 = 0, finite), got 0"):
+    with _error(
+        "eps must be a finite number > 0 (it keeps LN of an all-zero vector, such as "
+        "W_hh h_0 for h_0 = 0, finite), got 0"
+    ):
         LayerNormLSTMCell(4, 5, eps=0)
     with _error("eps must be a finite number > 0", TypeError):
         LayerNormLSTMCell(4, 5, eps="1e-5")
