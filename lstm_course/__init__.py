@@ -7,11 +7,14 @@ in this list, never up:
     experiments/   one module per study behind a chapter (long_lags, sentiment, ptb, ...)
     perf/          timing side by side, and the LSTM implementations chapter ``06_lstm_speed`` times
     book_tools/    glue and meets_bar, `make reproduce`, the exercises page
-    training/      the training loop (fit, evaluate, History) and language models
-    layers/        PyTorch modules from scratch: LSTM and GRU drop-ins, variant cells,
-                   minGRU/minLSTM, recurrent dropout
-    scratch/       the LSTM in NumPy: forward, backward, gradient checks
-    data/          datasets (download, checksum, loaders) and text (Vocab, batching)
+    training/      the training loop (fit, evaluate, History), language models, the cosine
+                   schedule (schedules), best weights, eval mode, model device and
+                   parameter count (model_tools)
+    layers/        PyTorch modules that re-implement nn.LSTM and nn.GRU (drop-ins), the
+                   variant cells, minGRU/minLSTM, recurrent dropout
+    scratch/       the LSTM in NumPy, by hand: forward, backward, gradient checks
+    data/          datasets (download, checksum, loaders), text (tokenizer, Vocab) and
+                   batching (padding, packing, BPTT batches)
     plot.py, diagrams.py   the figures the chapters draw
     runtime.py     modes (full/fast), seeds, device, plot defaults
     checks.py      argument checks shared by every public function

@@ -24,6 +24,7 @@ __all__ = [
     "check_bool",
     "check_fraction",
     "check_int",
+    "check_nonnegative",
     "check_positive",
     "check_probability",
 ]
@@ -91,8 +92,18 @@ def check_positive(name: str, value, why: str = "") -> float:
 
     ``why`` is appended to the requirement in the message, as in :func:`check_int`.
     """
-    need = f"{name} must be a finite number > 0{why}"
+    return _check_finite(name, value, why, allow_zero=False)
+
+
+def check_nonnegative(name: str, value, why: str = "") -> float:
+    """``value`` as a finite float >= 0 (a sampling temperature, where 0 means greedy);
+    ``why`` as in :func:`check_positive`."""
+    return _check_finite(name, value, why, allow_zero=True)
+
+
+def _check_finite(name: str, value, why: str, *, allow_zero: bool) -> float:
+    need = f"{name} must be a finite number {'>=' if allow_zero else '>'} 0{why}"
     x = _check_real(name, value, need)
-    if not (0 < x < math.inf):
+    if x == math.inf or x < 0 or (x == 0 and not allow_zero):
         raise ValueError(f"{need}, got {value!r}")
     return x

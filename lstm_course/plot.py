@@ -48,7 +48,7 @@ def plot_history(
     """Training curves, one line per key, against epochs 1, 2, ...
 
     Args:
-        history: a ``lstm_course.training.loop.History`` or a mapping name -> per-epoch values.
+        history: a ``lstm_course.training.History`` or a mapping name -> per-epoch values.
         keys: which entries to draw; missing or empty ones are skipped.
     """
     history = _as_mapping(history)

@@ -1,4 +1,4 @@
-"""Checks shared by the LSTM and GRU drop-in tests (test_modules.py, test_gru.py)."""
+"""Checks shared by the LSTM and GRU drop-in tests (test_rnn.py, test_gru.py)."""
 
 import re
 

@@ -11,6 +11,7 @@ from lstm_course.checks import (
     check_bool,
     check_fraction,
     check_int,
+    check_nonnegative,
     check_positive,
     check_probability,
 )
@@ -114,3 +115,19 @@ def test_check_positive():
         check_positive("lr", "0.1")
     with _raises(ValueError, "eps must be a finite number > 0 (keeps it finite), got 0"):
         check_positive("eps", 0, " (keeps it finite)")
+
+
+def test_check_nonnegative():
+    assert check_nonnegative("temperature", 0) == 0.0
+    assert check_nonnegative("temperature", 0.7) == 0.7
+    assert isinstance(check_nonnegative("temperature", 2), float)
+    for bad in (-1, -1e-9, math.inf):
+        with _raises(ValueError, f"temperature must be a finite number >= 0, got {bad!r}"):
+            check_nonnegative("temperature", bad)
+    with _raises(ValueError, "temperature must be a finite number >= 0, got nan"):
+        check_nonnegative("temperature", math.nan)
+    for bad, shown in (("0.5", "'0.5' (str)"), (True, "True (bool)"), (None, "None (NoneType)")):
+        with _raises(TypeError, f"temperature must be a finite number >= 0, got {shown}"):
+            check_nonnegative("temperature", bad)
+    with _raises(ValueError, "t must be a finite number >= 0 (0 is greedy), got -2"):
+        check_nonnegative("t", -2, " (0 is greedy)")

@@ -245,7 +245,7 @@ def test_bad_split_is_value_error(env, call, allowed):
         lambda: load_ptb("train", download=0),
         lambda: load_tiny_shakespeare(progress="yes"),
         lambda: load_time_machine(download=None),
-        lambda: registry.fetch("ptb_train", download_missing=1),
+        lambda: registry.fetch("ptb_train", download=1),
     ],
 )
 def test_flags_must_be_bools(env, call):
@@ -322,7 +322,7 @@ def test_missing_file_without_download_never_touches_the_network(env, monkeypatc
     def no_download(*args, **kwargs):
         raise AssertionError("download() must not be called")
 
-    monkeypatch.setattr(registry, "download", no_download)
+    monkeypatch.setattr(registry, "download_file", no_download)
     with pytest.raises(DatasetError, match="not found") as info:
         call(download=False)
     assert str(env.home / registry.FILES[key].name) in str(info.value)

@@ -1,7 +1,7 @@
 """The shape of ``lstm_course`` (DESIGN.md, "The package"): a dozen rooms at most, imports
 running one way with no cycle (lazy imports inside functions included), ``__all__`` at
 the top of every public module, no module reaching into another's private helpers, and
-a package docstring that maps every room."""
+a package docstring and a README table that map every room."""
 
 from __future__ import annotations
 
@@ -78,13 +78,26 @@ def test_at_most_twelve_entries_at_the_top():
     assert len(entries) <= 12, sorted(entries)
 
 
+ROOMS = sorted(
+    entry.name + ("/" if entry.is_dir() else "")
+    for entry in PACKAGE.iterdir()
+    if entry.name not in {"__init__.py", "__pycache__"} and not entry.name.startswith(".")
+)
+
+
 def test_package_docstring_maps_every_room():
     doc = lstm_course.__doc__
-    for entry in PACKAGE.iterdir():
-        if entry.name in {"__init__.py", "__pycache__"}:
-            continue
-        label = entry.name + ("/" if entry.is_dir() else "")
+    for label in ROOMS:
         assert label in doc, f"the package docstring's map misses {label}"
+
+
+def test_readme_table_maps_every_room():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    # The table's first column: "| `layers/` | ..." or "| `plot.py`, `diagrams.py` | ...".
+    first_cells = [line.split("|")[1] for line in readme.splitlines() if line.startswith("| `")]
+    listed = {name for cell in first_cells for name in cell.replace(",", " ").split()}
+    for label in ROOMS:
+        assert f"`{label}`" in listed, f"README's table of the package misses {label}"
 
 
 def test_no_import_cycle():

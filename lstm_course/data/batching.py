@@ -241,5 +241,7 @@ class BPTTBatches:
 
 
 def bptt_batches(streams: torch.Tensor, bptt: int) -> BPTTBatches:
-    """``(inputs, targets)`` windows of up to ``bptt`` steps; see :class:`BPTTBatches`."""
+    """Windows over ``streams`` (N, B), as :func:`batchify` makes them: ``(inputs, targets)``
+    pairs, each (T, B) with T = ``bptt`` except a shorter last window, targets one step
+    ahead of inputs; ``ceil((N - 1) / bptt)`` windows. See :class:`BPTTBatches`."""
     return BPTTBatches(streams, bptt)

@@ -8,7 +8,7 @@ return types.
 
 from __future__ import annotations
 
-from lstm_course.data import imdb
+from lstm_course.data.imdb import read_imdb
 from lstm_course.data.registry import fetch
 
 __all__ = [
@@ -49,7 +49,7 @@ def load_imdb(
         TypeError: ``download`` or ``progress`` is not a bool.
         DatasetError: archive missing and not downloadable, corrupt, or unsafe.
     """
-    return imdb.load(split, download=download, progress=progress)
+    return read_imdb(split, download=download, progress=progress)
 
 
 def load_ptb(split: str, *, download: bool = True, progress: bool = True) -> list[str]:
@@ -71,7 +71,7 @@ def load_ptb(split: str, *, download: bool = True, progress: bool = True) -> lis
     """
     if split not in PTB_SPLITS:
         raise ValueError(f"split must be one of {', '.join(map(repr, PTB_SPLITS))}, got {split!r}")
-    path = fetch(f"ptb_{split}", download_missing=download, progress=progress)
+    path = fetch(f"ptb_{split}", download=download, progress=progress)
     tokens: list[str] = []
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -101,6 +101,6 @@ def load_time_machine(*, download: bool = True, progress: bool = True) -> str:
 
 
 def _read_text(key: str, download: bool, progress: bool) -> str:
-    path = fetch(key, download_missing=download, progress=progress)
+    path = fetch(key, download=download, progress=progress)
     # Decode the bytes ourselves: "raw text" means no newline translation either.
     return path.read_bytes().decode("utf-8")

@@ -31,7 +31,7 @@ __all__ = [
     "LABELS",
     "ARCHIVE_KEYS",
     "CACHE_VERSION",
-    "load",
+    "read_imdb",
     "parse_archive",
 ]
 
@@ -48,8 +48,9 @@ _REVIEW = re.compile(r"^aclImdb/(train|test)/(pos|neg)/[^/]+\.txt$")
 Split = tuple[list[str], list[int]]
 
 
-def load(split: str, *, download: bool = True, progress: bool = True) -> Split:
-    """``(texts, labels)`` of one split; see :func:`lstm_course.data.load_imdb`."""
+def read_imdb(split: str, *, download: bool = True, progress: bool = True) -> Split:
+    """``(texts, labels)`` of one split. Internal to ``data``: the entry point is
+    :func:`lstm_course.data.load_imdb`, which documents the arguments and errors."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(map(repr, SPLITS))}, got {split!r}")
     check_bool("download", download)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lstm_course.checks import check_bool
 from lstm_course.data.checksum import parse_checksum, verify_checksum
-from lstm_course.data.downloader import download
+from lstm_course.data.downloader import download as download_file
 from lstm_course.data.errors import DatasetError
 from lstm_course.data.home import DATA_ENV, data_home
 
@@ -88,7 +88,7 @@ FILES: dict[str, RemoteFile] = {
 }
 
 
-def fetch(key: str, *, download_missing: bool = True, progress: bool = True) -> Path:
+def fetch(key: str, *, download: bool = True, progress: bool = True) -> Path:
     """Path of the verified file ``FILES[key]``, downloading it into the data home if missing.
 
     A file that is already there is only read (hashed), never rewritten, so a read-only
@@ -96,7 +96,7 @@ def fetch(key: str, *, download_missing: bool = True, progress: bool = True) -> 
 
     Args:
         key: a key of :data:`FILES`.
-        download_missing: if ``False``, a missing file is an error instead of a download.
+        download: if ``False``, a missing file is an error instead of a download.
         progress: show a progress bar while downloading.
 
     Returns:
@@ -104,22 +104,22 @@ def fetch(key: str, *, download_missing: bool = True, progress: bool = True) -> 
 
     Raises:
         ValueError: unknown ``key``.
-        TypeError: ``download_missing`` or ``progress`` is not a bool.
+        TypeError: ``download`` or ``progress`` is not a bool.
         DatasetError: the file is corrupt (checksum mismatch), or missing and cannot be
             downloaded (offline, no public URL, downloads disabled, home not writable).
     """
     if key not in FILES:
         raise ValueError(f"unknown dataset file {key!r}: choose one of {', '.join(sorted(FILES))}")
-    check_bool("download_missing", download_missing)
+    check_bool("download", download)
     check_bool("progress", progress)
     entry = FILES[key]
     path = entry.path
     if path.is_file():
         verify_checksum(path, entry.checksum)
         return path
-    if entry.url is None or not download_missing:
+    if entry.url is None or not download:
         raise DatasetError(missing_message([entry]))
-    return download(entry.url, path, entry.checksum, progress=progress)
+    return download_file(entry.url, path, entry.checksum, progress=progress)
 
 
 def missing_message(entries: list[RemoteFile]) -> str:

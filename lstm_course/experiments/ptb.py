@@ -162,6 +162,10 @@ def load_ptb_ids(
 def perplexity(model: LanguageModel, ids: torch.Tensor, batch: int = 1, bptt: int = 35) -> float:
     """exp(mean NLL per word) of ``model`` reading ``ids`` as ``batch`` streams.
 
+    ``ids`` (N,) holds token ids; :func:`~lstm_course.data.batchify` cuts it into
+    ``batch`` streams, (N // batch, batch), the remainder dropped, read in windows of
+    inputs and targets (T, batch) each, T = ``bptt`` (shorter last window).
+
     ``batch=1`` reads the text as one stream with the state carried throughout, as
     Zaremba et al.'s code scored validation and test; more streams are faster but
     each starts from a zero state, which costs a little.
@@ -171,7 +175,21 @@ def perplexity(model: LanguageModel, ids: torch.Tensor, batch: int = 1, bptt: in
 
 @dataclass
 class PTBRun:
-    """What :func:`train` returns: the model selected on validation and the curves."""
+    """What :func:`train` returns: the model selected on validation and the curves.
+
+    Attributes:
+        model: the model of the epoch with the best validation perplexity.
+        config: the recipe it was trained with.
+        history: per-epoch lists, one entry per epoch: ``"lr"`` (the recipe's learning
+            rate), ``"train_ppl"`` (with dropout on), ``"valid_ppl"`` and ``"minutes"``
+            (cumulative training time, validation excluded).
+        best_epoch: the epoch (from 1) whose model is kept.
+        minutes: the whole training time, validation excluded.
+
+    ``history`` is a dict with these fixed keys, not a record with attributes: the old
+    spelling, kept until chapter ``10_word_lm_ptb``, which indexes it so
+    (``run.history["lr"]``, ``["train_ppl"]``, ``["valid_ppl"]``), is re-executed.
+    """
 
     model: LanguageModel
     config: PTBConfig

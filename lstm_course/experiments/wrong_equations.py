@@ -19,9 +19,9 @@ import torch
 from torch import Tensor, nn
 
 from lstm_course.checks import check_int
+from lstm_course.scratch import KEYS
 
 __all__ = [
-    "KEYS",
     "MISTAKES",
     "cell_params",
     "preactivations",
@@ -40,12 +40,9 @@ State = tuple[Tensor, Tensor]
 Params = Mapping[str, Tensor]
 StepFn = Callable[[Tensor, State, Params], State]
 
-#: Parameter names, as in ``lstm_course.scratch`` and ``nn.LSTMCell``.
-KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-
 
 def cell_params(cell: nn.LSTMCell) -> dict[str, Tensor]:
-    """The parameters of ``cell`` under the names ``KEYS``, detached from autograd.
+    """The parameters of ``cell`` under the names ``scratch.KEYS``, detached from autograd.
 
     A cell built with ``bias=False`` gets zero biases, which is what it computes with.
     """

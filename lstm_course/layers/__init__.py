@@ -1,4 +1,5 @@
-"""Recurrent layers written from scratch in PyTorch.
+"""PyTorch modules that re-implement ``torch.nn.LSTM`` and ``torch.nn.GRU``, and the LSTM
+variants (the LSTM in NumPy, by hand, is ``lstm_course.scratch``).
 
 - ``rnn``: ``LSTM`` and ``GRU``, drop-ins for ``torch.nn.LSTM`` / ``torch.nn.GRU``;
 - ``functional``: the one-step and one-layer functions they are built from;

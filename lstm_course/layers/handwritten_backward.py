@@ -112,7 +112,7 @@ def lstm_loop(
     Returns:
         ``(hs, h_T, c_T)``: hs (T, B, H) holds h after every step; h_T, c_T are (B, H).
         Gradients flow to all four arguments (checked against autograd in float64 by
-        ``tests/test_fused.py``). Twice-differentiating is not supported.
+        ``tests/test_handwritten_backward.py``). Twice-differentiating is not supported.
     """
     if x_proj.dim() != 3 or x_proj.shape[-1] % 4:
         raise ValueError(f"x_proj must be (T, B, 4H), got shape {tuple(x_proj.shape)}")

@@ -1,4 +1,4 @@
-"""An LSTM and a GRU from scratch as ``torch.nn.Module``s: drop-ins for ``torch.nn.LSTM``
+"""An LSTM and a GRU re-implemented as ``torch.nn.Module``s: drop-ins for ``torch.nn.LSTM``
 and ``torch.nn.GRU``.
 
 Chapter ``05_torch_lstm`` builds it. ``lstm_course.scratch`` did the calculus by hand; here autograd does

@@ -11,11 +11,11 @@ to do (TypeError for a wrong type, ValueError for a wrong value).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias, TypedDict
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from lstm_course.checks import check_int
 
@@ -95,7 +95,9 @@ def init_params(
 # --- checks: every error says what was wrong and what to do -------------------------------
 
 
-def _check_dtype(name, a, dtype=None, ref="the parameters"):
+def _check_dtype(
+    name: str, a: np.ndarray, dtype: DTypeLike | None = None, ref: str = "the parameters"
+) -> None:
     if a.dtype not in _DTYPES:
         raise ValueError(
             f"{name} has dtype {a.dtype}, which is not supported: use float32 "
@@ -108,8 +110,17 @@ def _check_dtype(name, a, dtype=None, ref="the parameters"):
         )
 
 
-def checked_array(name, a, spec, shape, dtype, ref="the parameters are", hint=""):
-    """``a`` as an array, checked against ``shape`` (None: any size), spelled ``spec``."""
+def checked_array(
+    name: str,
+    a: ArrayLike,
+    spec: str,
+    shape: tuple[int | None, ...],
+    dtype: DTypeLike | None,
+    ref: str = "the parameters are",
+    hint: str = "",
+) -> Array:
+    """``a`` as an array, checked against ``shape`` (None: any size), spelled ``spec`` in
+    the message (e.g. ``"(B, H)"``), and of dtype ``dtype`` (None: float32 or float64)."""
     a = np.asarray(a)
     if a.ndim != len(shape) or any(n not in (None, m) for n, m in zip(shape, a.shape, strict=True)):
         want = str(tuple("?" if n is None else n for n in shape)).replace("'", "")
@@ -118,8 +129,9 @@ def checked_array(name, a, spec, shape, dtype, ref="the parameters are", hint=""
     return a
 
 
-def check_params(params):
-    """Validated params as a dict of arrays, with D and H."""
+def check_params(params: Mapping[str, ArrayLike]) -> tuple[dict[str, Array], int, int]:
+    """``(p, D, H)``: the validated params as a dict of arrays of one dtype, ``weight_ih``
+    (4H, D), ``weight_hh`` (4H, H), ``bias_ih`` and ``bias_hh`` (4H,)."""
     if not isinstance(params, Mapping):
         raise TypeError(
             f"params must be a dict with keys {', '.join(KEYS)} (see "
@@ -163,8 +175,15 @@ def check_params(params):
     return p, D, H
 
 
-def check_pair(name, pair, names, B, H, dtype):
-    """Two (B, H) arrays; zeros when ``pair`` is None."""
+def check_pair(
+    name: str,
+    pair: Sequence[ArrayLike] | None,
+    names: tuple[str, str],
+    B: int,
+    H: int,
+    dtype: DTypeLike,
+) -> State:
+    """Two (B, H) arrays of dtype ``dtype``; zeros when ``pair`` is None."""
     if pair is None:
         return np.zeros((B, H), dtype), np.zeros((B, H), dtype)
     if not isinstance(pair, tuple | list) or len(pair) != 2:
@@ -180,7 +199,7 @@ def check_pair(name, pair, names, B, H, dtype):
     )
 
 
-def check_cache(cache, forward):
+def check_cache(cache: Cache, forward: str) -> Cache:
     """``cache`` itself, once it is known to come from the function named ``forward``."""
     if not isinstance(cache, dict) or cache.get("made_by") != forward:
         raise ValueError(f"cache must be the cache returned by {forward}")

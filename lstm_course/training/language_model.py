@@ -200,7 +200,9 @@ def train_epoch(
 def evaluate(model: LanguageModel, batches: Iterable[tuple[Tensor, Tensor]]) -> float:
     """Mean negative log-likelihood per target token, in nats, over the windows.
 
-    The state is carried across windows as in training, so the stream is scored as
+    ``batches`` yields ``(inputs, targets)`` pairs of token ids, each (T, B) (time first;
+    T may vary, as in :func:`~lstm_course.data.bptt_batches`' shorter last window); the
+    model maps inputs to logits (T, B, V). The state is carried across windows as in training, so the stream is scored as
     if read in one go. Runs in eval mode (no dropout) and restores the mode after.
     Divide by ln 2 for bits per token; exp() of it is the perplexity.
     """

@@ -4,14 +4,13 @@ and sampling a continuation of a prompt, one token at a time."""
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lstm_course.checks import check_int
+from lstm_course.checks import check_int, check_nonnegative
 from lstm_course.data.text import Vocab
 from lstm_course.training.language_model import LanguageModel
 from lstm_course.training.model_tools import eval_mode, model_device
@@ -25,11 +24,7 @@ def next_token_distribution(
     """Probabilities (..., V) from logits (..., V): softmax(logits / temperature), with
     everything outside the ``top_k`` largest logits set to 0. ``temperature=0`` puts
     all the mass on the argmax (greedy decoding)."""
-    # 0 is allowed (greedy), so this is not check_positive.
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a finite number >= 0, got {temperature!r}")
-    if not 0 <= temperature < math.inf:
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    check_nonnegative("temperature", temperature)  # 0 is allowed: greedy decoding
     vocab_size = logits.shape[-1]
     if top_k is not None:
         check_int("top_k", top_k)

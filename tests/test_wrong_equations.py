@@ -3,7 +3,6 @@ import torch
 from torch import nn
 
 from lstm_course.experiments.wrong_equations import (
-    KEYS,
     MISTAKES,
     cell_params,
     lstm_step,
@@ -16,6 +15,7 @@ from lstm_course.experiments.wrong_equations import (
     step_output_from_candidate,
     step_update_gate,
 )
+from lstm_course.scratch import KEYS
 
 # (B, D, H), including the degenerate B = 1, H = 1.
 SHAPES = [(1, 1, 1), (1, 3, 1), (2, 1, 4), (4, 5, 3), (3, 2, 8)]
