@@ -4,10 +4,10 @@ import torch
 from lstm_course.perf import implementations as speed
 from lstm_course.perf import steps
 from lstm_course.perf.ceilings import (
+    AtRates,
     Ceilings,
-    Floor,
     ceilings,
-    floor_ms,
+    time_at_rates,
     training_bytes,
     training_flops,
 )
@@ -56,13 +56,13 @@ def test_available():
     assert "nn.LSTM, oneDNN off" not in steps.available("meta")
 
 
-def test_training_bytes_and_floors():
+def test_training_bytes_and_time_at_rates():
     T, B, D, H = 10, 4, 3, 5
     assert training_bytes(T, B, D, H) == 4 * (22 * T * B * H + 2 * T * B * D)
-    floor = floor_ms(T, B, D, H, Ceilings(sgemm_gflops=100.0, bandwidth_gbs=10.0))
-    assert isinstance(floor, Floor)
-    assert floor.compute_ms == pytest.approx(1e3 * training_flops(T, B, D, H) / 100e9)
-    assert floor.memory_ms == pytest.approx(1e3 * training_bytes(T, B, D, H) / 10e9)
+    at_rates = time_at_rates(T, B, D, H, Ceilings(sgemm_gflops=100.0, bandwidth_gbs=10.0))
+    assert isinstance(at_rates, AtRates)
+    assert at_rates.compute_ms == pytest.approx(1e3 * training_flops(T, B, D, H) / 100e9)
+    assert at_rates.memory_ms == pytest.approx(1e3 * training_bytes(T, B, D, H) / 10e9)
 
 
 def test_ceilings_are_positive():
@@ -77,6 +77,8 @@ def test_measure_point_times_every_implementation():
     assert point.shape == TINY
     assert set(point.times) == set(steps.IMPLEMENTATIONS)
     assert all(t > 0 for t in point.times.values())
+    assert set(point.spread) == set(point.times)  # NumPy's, from its own process, too
+    assert all(lo <= point.times[n] <= hi for n, (lo, hi) in point.spread.items())
     assert point.compile_seconds > 0 and point.compile_error is None
     assert point.ratio("nn.LSTM") == 1
 
@@ -112,10 +114,16 @@ def test_packed_vs_padded():
 def test_format_point():
     limits = Ceilings(sgemm_gflops=100.0, bandwidth_gbs=10.0)
     point = speed.PointResult(
-        (80, 32, 128, 128), {"nn.LSTM": 0.002, "module, autograd": 0.006}, compile_seconds=12.0
+        (80, 32, 128, 128),
+        {"nn.LSTM": 0.002, "module, autograd": 0.006},
+        spread={"nn.LSTM": (0.0019, 0.0025)},
+        compile_seconds=12.0,
     )
     text = speed.format_point(point, limits)
     lines = text.splitlines()
-    assert lines[1].startswith("nn.LSTM") and " 1.00 " in lines[1]
+    assert "range (ms)" in lines[0]
+    assert lines[1].startswith("nn.LSTM") and " 1.00 " in lines[1] and " 1.90-2.50 " in lines[1]
     assert lines[2].startswith("module, autograd") and " 3.00 " in lines[2]
-    assert "took 12.0 s" in text and "lower bounds" in text
+    assert "-" not in lines[2].removeprefix("module, autograd")  # no spread, no range
+    assert "took 12.0 s" in text and "lower bound" not in text
+    assert "at the measured rates (references, not bounds)" in text

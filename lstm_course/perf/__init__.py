@@ -3,7 +3,7 @@
 timing          timers side by side (warm-up, medians), the sgemm rate, the copy
                 bandwidth, a measurement in a fresh process; imports nothing else
                 of the course
-ceilings        a pass's FLOPs and bytes, the machine's ceilings, the lower bounds
+ceilings        a pass's FLOPs and bytes, two measured rates, the time at those rates
 steps           the LSTM implementations, each pass ready to time
 numpy_vs_torch  the NumPy LSTM against nn.LSTM, each in a process of its own
 implementations the measurements of chapter ``06_lstm_speed``: one shape, sweeps,
@@ -11,7 +11,7 @@ implementations the measurements of chapter ``06_lstm_speed``: one shape, sweeps
 cli             ``python -m lstm_course.perf`` (``make bench``)
 """
 
-from lstm_course.perf.ceilings import Ceilings, Floor, ceilings, floor_ms, training_flops
+from lstm_course.perf.ceilings import AtRates, Ceilings, ceilings, time_at_rates, training_flops
 from lstm_course.perf.implementations import (
     PackedVsPadded,
     PointResult,
@@ -26,22 +26,22 @@ from lstm_course.perf.timing import Timing, sgemm_gflops, time_interleaved, time
 
 __all__ = [
     "IMPLEMENTATIONS",
+    "AtRates",
     "Ceilings",
     "Comparison",
-    "Floor",
     "PackedVsPadded",
     "PointResult",
     "Timing",
     "available",
     "ceilings",
     "compare_numpy_torch",
-    "floor_ms",
     "format_comparison",
     "format_point",
     "measure_point",
     "packed_vs_padded",
     "sgemm_gflops",
     "sweep",
+    "time_at_rates",
     "time_interleaved",
     "time_it",
     "torch_step",

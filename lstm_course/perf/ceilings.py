@@ -1,6 +1,10 @@
-"""What one LSTM layer's training pass costs, what the machine can do, and the lower
-bounds on the pass's time that follow (chapter ``06_lstm_speed``, "Counting the work"
-and "The machine's ceilings").
+"""What one LSTM layer's training pass costs, two measured rates of the machine, and the
+pass's time at those rates (chapter ``06_lstm_speed``, "Counting the work" and "Two
+measured rates").
+
+The rates are measurements (one product's rate, one copy's bandwidth), not the
+hardware's limits, so the times at those rates are reference times, not bounds: a
+kernel tuned for the pass's own shapes can run faster than the measured product.
 
 A pass is one forward + backward pass of one LSTM layer over (T, B, D) inputs with
 hidden size H, float32, the input's gradient included.
@@ -14,7 +18,7 @@ import torch
 
 from lstm_course.perf.timing import memory_bandwidth_gbs, sgemm_gflops
 
-__all__ = ["training_flops", "training_bytes", "Ceilings", "ceilings", "Floor", "floor_ms"]
+__all__ = ["training_flops", "training_bytes", "Ceilings", "ceilings", "AtRates", "time_at_rates"]
 
 
 def training_flops(T: int, B: int, D: int, H: int) -> int:
@@ -41,7 +45,9 @@ def training_bytes(T: int, B: int, D: int, H: int) -> int:
 
 @dataclass(frozen=True)
 class Ceilings:
-    """A machine's measured limits: the matrix-product rate and the copy bandwidth."""
+    """Two measured rates of a machine: ``sgemm_gflops``, one large float32 matrix
+    product's rate, and ``bandwidth_gbs``, one large copy's. Measurements, not limits:
+    other products (other shapes, other libraries) can run faster."""
 
     sgemm_gflops: float
     bandwidth_gbs: float
@@ -61,18 +67,20 @@ def ceilings(device: str | torch.device = "cpu") -> Ceilings:
 
 
 @dataclass(frozen=True)
-class Floor:
-    """Lower bounds on a pass's time, in ms: all its FLOPs at the sgemm rate
+class AtRates:
+    """A pass's time at measured rates, in ms: all its FLOPs at the sgemm rate
     (``compute_ms``), all its bytes at the copy bandwidth (``memory_ms``)."""
 
     compute_ms: float
     memory_ms: float
 
 
-def floor_ms(T: int, B: int, D: int, H: int, limits: Ceilings) -> Floor:
-    """The :class:`Floor` of a pass at (T, B, D, H) under ``limits``. A real pass is
-    slower than the larger of the two bounds."""
-    return Floor(
+def time_at_rates(T: int, B: int, D: int, H: int, limits: Ceilings) -> AtRates:
+    """The :class:`AtRates` of a pass at (T, B, D, H) under ``limits``.
+
+    Reference times, not bounds: ``limits`` holds one measured product's rate, and a
+    kernel tuned for the pass's shapes (oneDNN's, say) can beat it."""
+    return AtRates(
         compute_ms=1e3 * training_flops(T, B, D, H) / (limits.sgemm_gflops * 1e9),
         memory_ms=1e3 * training_bytes(T, B, D, H) / (limits.bandwidth_gbs * 1e9),
     )

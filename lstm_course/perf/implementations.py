@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lstm_course.perf.ceilings import Ceilings, floor_ms, training_flops
+from lstm_course.perf.ceilings import Ceilings, time_at_rates, training_flops
 from lstm_course.perf.numpy_vs_torch import measure_in_subprocess
 from lstm_course.perf.steps import IMPLEMENTATIONS, torch_step
 from lstm_course.perf.timing import time_interleaved
@@ -37,7 +37,8 @@ __all__ = [
 class PointResult:
     """The implementations timed at one ``shape`` (T, B, D, H).
 
-    ``times``: median seconds per implementation name. ``compile_seconds``: the first
+    ``times``: median seconds per implementation name; ``spread``: the fastest and
+    slowest timed run of each, (min, max) seconds. ``compile_seconds``: the first
     call of the compiled module, when it was timed. ``compile_error``: why
     ``torch.compile`` failed here, when it did (that implementation is then missing from
     ``times``).
@@ -45,6 +46,7 @@ class PointResult:
 
     shape: tuple[int, int, int, int]
     times: dict[str, float] = field(default_factory=dict)
+    spread: dict[str, tuple[float, float]] = field(default_factory=dict)
     compile_seconds: float | None = None
     compile_error: str | None = None
 
@@ -82,12 +84,11 @@ def measure_point(
             del steps["module, torch.compile"]
             compile_error = f"{type(err).__name__}: {str(err)[:200]}"
     timed = time_interleaved(steps, repeat=repeat, warmup=warmup)
-    times = {n: t.median for n, t in timed.items()}
     if "NumPy (scratch)" in names:
-        times["NumPy (scratch)"] = measure_in_subprocess(
-            "numpy", (T, B, D, H), repeat, warmup
-        ).median
-    return PointResult((T, B, D, H), times, compile_seconds, compile_error)
+        timed["NumPy (scratch)"] = measure_in_subprocess("numpy", (T, B, D, H), repeat, warmup)
+    times = {n: t.median for n, t in timed.items()}
+    spread = {n: (t.min, t.max) for n, t in timed.items()}
+    return PointResult((T, B, D, H), times, spread, compile_seconds, compile_error)
 
 
 def sweep(
@@ -155,25 +156,31 @@ def packed_vs_padded(
 
 
 def format_point(point: PointResult, limits: Ceilings) -> str:
-    """One shape's medians as a table, fastest first: ms, multiple of nn.LSTM's time,
-    GFLOP/s (:func:`~lstm_course.perf.ceilings.training_flops` over the time) and that as
-    a share of the measured sgemm rate; then the two lower bounds of
-    :func:`~lstm_course.perf.ceilings.floor_ms`."""
+    """One shape's medians as a table, fastest first: ms with the range of the timed runs
+    (min-max, where ``point.spread`` has it), multiple of nn.LSTM's time, GFLOP/s
+    (:func:`~lstm_course.perf.ceilings.training_flops` over the time) and that as a share
+    of the measured sgemm rate; then the pass's time at the measured rates
+    (:func:`~lstm_course.perf.ceilings.time_at_rates`), a reference, not a bound."""
     times = {n: point.times[n] for n in IMPLEMENTATIONS if n in point.times}
     reference = times.get("nn.LSTM", min(times.values()))
     flops = training_flops(*point.shape)
-    lines = [f"{'implementation':<30} {'ms':>8} {'x nn.LSTM':>10} {'GFLOP/s':>8} {'of sgemm':>9}"]
+    lines = [
+        f"{'implementation':<30} {'ms':>8} {'range (ms)':>13} {'x nn.LSTM':>10} "
+        f"{'GFLOP/s':>8} {'of sgemm':>9}"
+    ]
     for name, seconds in sorted(times.items(), key=lambda item: item[1]):
         gflops = flops / seconds / 1e9
+        low, high = point.spread.get(name, (None, None))
+        span = "" if low is None else f"{1e3 * low:.2f}-{1e3 * high:.2f}"
         lines.append(
-            f"{name:<30} {1e3 * seconds:>8.2f} {seconds / reference:>10.2f} "
+            f"{name:<30} {1e3 * seconds:>8.2f} {span:>13} {seconds / reference:>10.2f} "
             f"{gflops:>8.0f} {gflops / limits.sgemm_gflops:>9.0%}"
         )
-    floor = floor_ms(*point.shape, limits)
+    at_rates = time_at_rates(*point.shape, limits)
     lines.append(
-        f"lower bounds: {floor.compute_ms:.2f} ms of arithmetic at "
-        f"{limits.sgemm_gflops:.0f} GFLOP/s, {floor.memory_ms:.2f} ms of memory "
-        f"traffic at {limits.bandwidth_gbs:.0f} GB/s"
+        f"at the measured rates (references, not bounds): {at_rates.compute_ms:.2f} ms of "
+        f"arithmetic at {limits.sgemm_gflops:.0f} GFLOP/s (sgemm), "
+        f"{at_rates.memory_ms:.2f} ms of memory traffic at {limits.bandwidth_gbs:.0f} GB/s"
     )
     if point.compile_seconds is not None:
         lines.append(f"torch.compile took {point.compile_seconds:.1f} s before its first step")

@@ -65,8 +65,8 @@ def torch_step(
     """A forward + backward pass of implementation ``name`` (not NumPy), ready to time.
 
     The step keeps its input and layer as ``step.x`` and ``step.layer``, for checks. For
-    ``module, torch.compile`` the first call compiles (seconds to a minute); time it
-    separately (see :func:`lstm_course.perf.implementations.measure_point`).
+    ``module, torch.compile`` the first call compiles (seconds per shape in the course's
+    runs, with PyTorch's on-disk compile cache warm); time it separately (see :func:`lstm_course.perf.implementations.measure_point`).
     """
     device = torch.device(device)
     torch.manual_seed(0)
@@ -141,7 +141,7 @@ def input_gradients(
 
 def available(device: str | torch.device = "cpu", compile: bool = True) -> list[str]:
     """The implementations that make sense on ``device``; ``compile=False`` leaves out
-    ``torch.compile`` (its compilation takes up to a minute per shape)."""
+    ``torch.compile``, which compiles anew for every shape it is timed at."""
     names = list(IMPLEMENTATIONS)
     if torch.device(device).type != "cpu":
         names.remove("nn.LSTM, oneDNN off")
