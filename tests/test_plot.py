@@ -61,7 +61,7 @@ def test_plot_history_as_dict_object():
 
 
 def test_plot_history_real_history():
-    from lstm_course.training.loop import History
+    from lstm_course.training import History
 
     history = History(train_loss=[1.0, 0.8], val_loss=[1.1, 0.9])
     ax = plot_history(history)

@@ -22,14 +22,10 @@ from tqdm.auto import tqdm
 
 from lstm_course.checks import check_bool, check_int, check_positive
 from lstm_course.training.epoch import TrainingSteps, default_forward, evaluate
-from lstm_course.training.metrics import History, Metric, accuracy
+from lstm_course.training.metrics import History, Metric
 from lstm_course.training.model_tools import BestWeights, model_device
 
-__all__ = [
-    "History",  # re-exported from metrics: the chapters import it, and accuracy, from here
-    "accuracy",
-    "fit",
-]
+__all__ = ["fit"]
 
 # ----------------------------------------------------------------------------------
 # Helpers
