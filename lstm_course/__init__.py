@@ -4,14 +4,15 @@ The notebook helpers live at the top: ``setup``, ``config``, ``pick``, ``get_dev
 ``glue`` and ``meets_bar``. The rest is grouped by what it holds; imports run downwards
 in this list, never up:
 
-    experiments/   one module per study behind a chapter (long_lags, sentiment, ptb, ...)
+    experiments/   one module per study behind a chapter (long_lags, lag_study, sentiment, ptb, ...)
     perf/          timing side by side, and the LSTM implementations chapter ``06_lstm_speed`` times
     book_tools/    glue and meets_bar, `make reproduce`, the exercises page
-    training/      the training loop (fit, evaluate, History), language models, the cosine
+    training/      the training loop (fit, evaluate, History), training until solved
+                   (until_solved), language models, the cosine
                    schedule (schedules), best weights, eval mode, model device and
                    parameter count (model_tools)
     layers/        PyTorch modules that re-implement nn.LSTM and nn.GRU (drop-ins), the
-                   variant cells, minGRU/minLSTM, recurrent dropout
+                   variant cells, minGRU/minLSTM, recurrent dropout, initializations
     scratch/       the LSTM in NumPy, by hand: forward, backward, gradient checks
     data/          datasets (download, checksum, loaders), text (tokenizer, Vocab) and
                    batching (padding, packing, BPTT batches)

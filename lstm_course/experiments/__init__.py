@@ -2,9 +2,11 @@
 ``layers``, ``training`` and ``data``, and nothing imports them back.
 
 - ``vanishing_gradients``: gradient norm against time lag (why plain RNNs forget);
-- ``long_lags``: the adding problem and the memory task, and the models that learn them;
+- ``long_lags``: the adding problem (the 1997 paper's and the modern variant) and the
+  memory task, and the models that learn them;
+- ``lag_study``: contestants trained over seeds and lags, chains run side by side;
 - ``sentiment``: IMDB classification with an LSTM; ``sentiment_baseline``: its linear
-  baseline (TF-IDF and logistic regression);
+  baselines (TF-IDF and logistic regression, NBSVM);
 - ``ptb``: Zaremba et al.'s Penn Treebank recipes and their command line;
 - ``variant_study``: LSTM variants compared over seeds;
 - ``regularization``: the language model with every dropout placement;
@@ -16,6 +18,7 @@
 from lstm_course.experiments import (
     common_mistakes,
     forecasting,
+    lag_study,
     long_lags,
     ptb,
     regularization,
@@ -29,6 +32,7 @@ from lstm_course.experiments import (
 __all__ = [
     "common_mistakes",
     "forecasting",
+    "lag_study",
     "long_lags",
     "ptb",
     "regularization",

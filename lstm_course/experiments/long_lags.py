@@ -1,15 +1,29 @@
 """Synthetic tasks with a known time lag between cause and effect, and the small models that
-learn them. :func:`lstm_course.training.train_on_stream` trains one on fresh batches."""
+learn them. :func:`lstm_course.training.train_on_stream` trains one on fresh batches for a
+fixed number of updates, :func:`lstm_course.training.train_until_solved` until the 1997
+paper's stopping rule fires.
+
+Two adding problems: :func:`adding_problem_1997`, exactly as Hochreiter & Schmidhuber
+(1997) define it, and :func:`adding_problem`, the later variant most papers and tutorials
+use (values in [0, 1], target the plain sum). The paper's tolerance, 0.04 on a target
+that is the sum scaled by 1/4, is :data:`MODERN_TOLERANCE` = 0.08 on the variant's sum:
+the variant's values span half the range.
+"""
 
 from __future__ import annotations
 
 import torch
 
 from lstm_course.checks import check_int, check_positive
+from lstm_course.layers.initialization import set_forget_bias_
 
 __all__ = [
     "ADDING_BASELINE_MSE",
+    "ADDING_1997_BASELINE_MSE",
+    "TOLERANCE_1997",
+    "MODERN_TOLERANCE",
     "adding_problem",
+    "adding_problem_1997",
     "remember_first",
     "fraction_within",
     "SequenceRegressor",
@@ -17,8 +31,81 @@ __all__ = [
 ]
 
 
+#: The 1997 paper's criterion: a sequence is processed correctly when the absolute error
+#: at its end is below 0.04.
+TOLERANCE_1997 = 0.04
+#: The same tolerance on :func:`adding_problem`'s scale: the 1997 target is
+#: 0.5 + (X1 + X2) / 4 with values in [-1, 1], so 0.04 there is 0.16 on X1 + X2, and
+#: values in [0, 1] span half that range.
+MODERN_TOLERANCE = 0.08
+
+
+def adding_problem_1997(
+    num_sequences: int,
+    lag: int,
+    generator: torch.Generator | None = None,
+    length: int | None = None,
+):
+    """The adding problem exactly as Hochreiter & Schmidhuber (1997, sec. 5.4) define it.
+
+    Each step is a pair (value, marker). Values are uniform in [-1, 1]. One of the first
+    ten pairs is marked 1 (its value is X1), then one of the first ``lag // 2 - 1`` pairs
+    not already marked (X2). The first and the last pair carry the marker -1 unless
+    marked; every other marker is 0. X2 may come before X1 in time. "X1 is set to zero
+    in the rare case where the first pair of the sequence got marked": we read it as X1
+    falling on the first pair (X2 may land there too, rarely, and keeps its value).
+    The target is 0.5 + (X1 + X2) / 4, in [0, 1]; a sequence counts as processed
+    correctly when the absolute error is below :data:`TOLERANCE_1997`.
+
+    The paper draws each sequence's length uniformly from the integers in
+    [T, T + T/10]. Here one length is drawn per call, so that a batch is one
+    rectangular tensor: the lengths' distribution over batches is the paper's.
+
+    Args:
+        num_sequences: N, how many sequences.
+        lag: T >= 20 (so that the ten candidates for X1 lie before the last pair and
+            the first T/2 - 1 pairs hold a second mark).
+        generator: a seeded ``torch.Generator`` for reproducible draws.
+        length: fix the length (T <= length <= T + T // 10) instead of drawing it.
+
+    Returns:
+        ``(x, y)``: inputs of shape (N, L, 2) (value, marker) and targets of shape (N,),
+        with L the length.
+    """
+    check_int("num_sequences", num_sequences)
+    check_int("lag", lag, 20, why=" (the 1997 task marks one of the first ten pairs)")
+    longest = lag + lag // 10
+    if length is None:
+        length = int(torch.randint(lag, longest + 1, (), generator=generator))
+    else:
+        check_int("length", length, lag)
+        if length > longest:
+            raise ValueError(f"length must lie in [{lag}, {longest}] for lag {lag}, got {length}")
+    values = 2 * torch.rand(num_sequences, length, generator=generator) - 1
+    first = torch.randint(0, 10, (num_sequences,), generator=generator)
+    # X2 among the first lag/2 - 1 pairs other than the first mark: draw from one
+    # fewer slots and step over the first mark.
+    second = torch.randint(0, lag // 2 - 2, (num_sequences,), generator=generator)
+    second = second + (second >= first).long()
+    rows = torch.arange(num_sequences)
+    values[rows[first == 0], 0] = 0.0
+    markers = torch.zeros(num_sequences, length)
+    markers[:, 0] = markers[:, -1] = -1.0
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    y = 0.5 + (values[rows, first] + values[rows, second]) / 4
+    return torch.stack([values, markers], dim=-1), y
+
+
+#: Mean squared error of always predicting the mean target, 0.5: the target's variance,
+#: (Var X1 + Var X2) / 16 = (0.9 / 3 + 1 / 3) / 16 (X1 is 0 when the first pair is marked,
+#: one time in ten).
+ADDING_1997_BASELINE_MSE = (0.9 / 3 + 1 / 3) / 16
+
+
 def adding_problem(num_sequences: int, length: int, generator: torch.Generator | None = None):
-    """The adding problem of Hochreiter & Schmidhuber (1997), in its common modern form.
+    """The adding problem in its common modern form, a variant of Hochreiter &
+    Schmidhuber's (1997); :func:`adding_problem_1997` is the paper's own.
 
     Each step carries a value drawn uniformly from [0, 1) and a marker. Exactly two steps
     are marked: one among the first tenth of the sequence, one in the second half. The
@@ -127,10 +214,7 @@ class _LastStepReadout(torch.nn.Module):
         self.rnn = layers[kind](input_size, hidden_size, batch_first=True)
         self.head = torch.nn.Linear(hidden_size, out_features)
         if forget_bias is not None:
-            forget = slice(hidden_size, 2 * hidden_size)  # PyTorch's gate order: i, f, g, o
-            with torch.no_grad():
-                self.rnn.bias_ih_l0[forget] = forget_bias
-                self.rnn.bias_hh_l0[forget] = 0.0
+            set_forget_bias_(self.rnn, forget_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         output, _ = self.rnn(x)  # (N, T, H); every sequence has the full length T

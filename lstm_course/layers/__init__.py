@@ -9,7 +9,9 @@ variants (the LSTM in NumPy, by hand, is ``lstm_course.scratch``).
   ``RecurrentLayer`` to run any of them over a sequence; ``gated_cell``: their shared base;
 - ``minimal_rnn``: minGRU and minLSTM, with their parallel scans;
 - ``dropout``: variational (recurrent) dropout and the LSTM layer that uses it, and the
-  locked and embedding dropout of a language model's other connections.
+  locked and embedding dropout of a language model's other connections;
+- ``initialization``: starts that decide long lags (forget bias, chrono, the 1997 cell
+  without a forget gate, orthogonal W_hh), in place on any of these or ``torch.nn``'s.
 """
 
 from lstm_course.layers.base import RecurrentBase
@@ -32,6 +34,12 @@ from lstm_course.layers.dropout import (
 from lstm_course.layers.functional import gru_cell, gru_layer, lstm_cell, lstm_layer
 from lstm_course.layers.gated_cell import GatedCell
 from lstm_course.layers.handwritten_backward import lstm_loop
+from lstm_course.layers.initialization import (
+    chrono_init_,
+    orthogonal_recurrent_,
+    remove_forget_gate_,
+    set_forget_bias_,
+)
 from lstm_course.layers.minimal_rnn import MinGRU, MinLSTM
 from lstm_course.layers.rnn import GRU, LSTM
 
@@ -50,6 +58,7 @@ __all__ = [
     "PeepholeLSTMCell",
     "RecurrentBase",
     "RecurrentLayer",
+    "chrono_init_",
     "dropout_lstm_layer",
     "dropout_mask",
     "embedding_dropout",
@@ -59,4 +68,7 @@ __all__ = [
     "locked_dropout",
     "lstm_layer",
     "lstm_loop",
+    "orthogonal_recurrent_",
+    "remove_forget_gate_",
+    "set_forget_bias_",
 ]

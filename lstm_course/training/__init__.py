@@ -1,6 +1,7 @@
 """Training: the general loop (``loop``: ``fit``; ``epoch``: one pass of updates and
 ``evaluate``; ``metrics``: ``History``, ``accuracy``; ``stream``: ``train_on_stream``, one
-pass over fresh synthetic batches, and its ``StreamRun``), language models (``language_model``: ``LanguageModel``, ``train_epoch``,
+pass over fresh synthetic batches, and its ``StreamRun``; ``until_solved``:
+``train_until_solved``, the 1997 paper's stopping rule, and its ``SolveRun``), language models (``language_model``: ``LanguageModel``, ``train_epoch``,
 its own ``evaluate`` over BPTT windows, checkpoints; ``sampling``: ``sample``, ``next_token_distribution``; ``lm_fit``: ``fit_lm``, the
 one language-model fit loop, and its ``LMRun`` record), and the pieces every
 loop needs, written once (``model_tools``: ``model_device``, ``eval_mode``,
@@ -22,6 +23,7 @@ from lstm_course.training.model_tools import BestWeights, count_parameters, eval
 from lstm_course.training.sampling import next_token_distribution, sample
 from lstm_course.training.schedules import cosine_factor, cosine_schedule
 from lstm_course.training.stream import FreshBatches, StreamRun, train_on_stream
+from lstm_course.training.until_solved import SolveRun, running_mean, train_until_solved
 
 __all__ = [
     "BestWeights",
@@ -29,6 +31,7 @@ __all__ = [
     "History",
     "LMRun",
     "LanguageModel",
+    "SolveRun",
     "StreamRun",
     "accuracy",
     "cosine_factor",
@@ -42,8 +45,10 @@ __all__ = [
     "load_checkpoint",
     "model_device",
     "next_token_distribution",
+    "running_mean",
     "sample",
     "save_checkpoint",
     "train_epoch",
     "train_on_stream",
+    "train_until_solved",
 ]

@@ -58,7 +58,7 @@ class StreamRun:
 
     ``run["losses"]``, ``run["seconds"]``, ``run["val_loss"]``, ``run["val_<metric>"]``
     and, for a run trained on the MSE only, ``run["val_mse"]`` read the same values:
-    the old spelling of a dict result, kept read-only until chapters ``01_rnn_gradients``, ``07_long_lags``, ``11_lstm_variants`` and ``12_regularization``,
+    the old spelling of a dict result, kept read-only until chapters ``01_rnn_gradients``, ``11_lstm_variants`` and ``12_regularization``,
     which index it so, are re-executed. New code uses the attributes.
     """
 
