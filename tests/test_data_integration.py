@@ -7,13 +7,21 @@ goes to a temporary folder, so the first load really parses the archive.
 
 from __future__ import annotations
 
+import collections
+import random
+import re
+import tarfile
 import time
 
 import pytest
+import torch
 
 from lstm_course.data import (
     data_home,
+    group_overlap,
+    group_split,
     load_imdb,
+    load_imdb_movies,
     load_ptb,
     load_time_machine,
     load_tiny_shakespeare,
@@ -75,6 +83,91 @@ def test_imdb_test_counts(imdb_train):
     assert len(texts) == len(labels) == 25_000
     assert sum(labels) == 12_500
     assert any(t.startswith("Once again Mr. Costner has dragged out a movie") for t in texts)
+
+
+# Capitalized words of 4+ letters: mostly names (actors, characters, places), which
+# reviews of the same movie share and reviews of other movies rarely do.
+_NAME = re.compile(r"\b[A-Z][a-z]{3,}\b")
+
+
+def rare_names(texts: list[str]) -> list[set[str]]:
+    """Each text's names that occur in 2 to 30 texts of the list (a movie has <= 30)."""
+    names = [set(_NAME.findall(t)) for t in texts]
+    df = collections.Counter(w for s in names for w in s)
+    return [{w for w in s if 2 <= df[w] <= 30} for s in names]
+
+
+def share_rate(rare: list[set[str]], pairs) -> float:
+    pairs = list(pairs)
+    return sum(bool(rare[i] & rare[j]) for i, j in pairs) / len(pairs)
+
+
+def test_urls_line_i_is_the_movie_of_review_id_i():
+    """The rule the loader relies on, checked on the archive's own files: in
+    train/pos, reviews i and i + 1 whose urls lines name the same movie share a rare
+    name far more often than those on a change of movie; reading line i + 1 for
+    review i instead (off by one) erases the contrast."""
+    require("imdb_labelled", "imdb")
+    path = next(FILES[k].path for k in ("imdb_labelled", "imdb") if FILES[k].path.is_file())
+    reviews, urls = {}, []
+    with tarfile.open(path) as tar:
+        for member in tar:
+            if match := re.fullmatch(r"aclImdb/train/pos/(\d+)_\d+\.txt", member.name):
+                reviews[int(match[1])] = tar.extractfile(member).read().decode("utf-8")
+            elif member.name == "aclImdb/train/urls_pos.txt":
+                urls = tar.extractfile(member).read().decode("utf-8").splitlines()
+    assert sorted(reviews) == list(range(len(urls))) == list(range(12_500))
+    rare = rare_names([reviews[i] for i in range(len(urls))])
+
+    def rates(line_of):  # (same movie, change of movie) for consecutive ids
+        pairs = [(i, i + 1) for i in range(len(urls) - 2)]  # i + 2 is still a line
+        same = [(i, j) for i, j in pairs if urls[line_of(i)] == urls[line_of(j)]]
+        change = [(i, j) for i, j in pairs if urls[line_of(i)] != urls[line_of(j)]]
+        return share_rate(rare, same), share_rate(rare, change)
+
+    same, change = rates(lambda i: i)
+    assert same > 0.4 and change < 0.02, (same, change)  # measured: 0.52 and 0.005
+    same, change = rates(lambda i: i + 1)
+    assert same < change, (same, change)  # measured: 0.46 and 0.56
+
+
+def test_imdb_movies_pair_reviews_of_the_same_movie(imdb_train):
+    """Through the loader (path order, cache): the first two reviews of each movie
+    share a rare name far more often than two reviews of different movies."""
+    texts, _, _, _ = imdb_train
+    movies = load_imdb_movies("train", download=False)
+    assert len(movies) == 25_000 and len(set(movies)) == 3_456
+    bromwell = next(i for i, t in enumerate(texts) if t.startswith("Bromwell High"))
+    assert movies[bromwell] == "tt0453418"  # train/pos/0_9.txt, line 0 of urls_pos.txt
+    by_movie = collections.defaultdict(list)
+    for i, movie in enumerate(movies):
+        by_movie[movie].append(i)
+    assert max(map(len, by_movie.values())) == 30
+    same = [(r[0], r[1]) for r in by_movie.values() if len(r) >= 2]
+    rng = random.Random(0)
+    other = [(rng.randrange(25_000), rng.randrange(25_000)) for _ in range(len(same))]
+    other = [(i, j) for i, j in other if movies[i] != movies[j]]
+    rare = rare_names(texts)
+    assert share_rate(rare, same) > 0.25 > 0.01 > share_rate(rare, other)  # 0.36, 0.002
+
+
+def test_imdb_test_movies_are_new_but_for_one(imdb_train):
+    train = load_imdb_movies("train", download=False)
+    test = load_imdb_movies("test", download=False)
+    assert len(set(test)) == 3_581
+    assert set(train) & set(test) == {"tt0406816"}  # 2 training and 23 test reviews
+    texts, _ = load_imdb("test", download=False)
+    costner = next(i for i, t in enumerate(texts) if t.startswith("Once again Mr. Costner"))
+    assert test[costner] == "tt0406816"
+
+
+def test_a_random_tenth_leaks_movies_and_the_movie_split_does_not(imdb_train):
+    movies = load_imdb_movies("train", download=False)
+    order = torch.randperm(25_000, generator=torch.Generator().manual_seed(0)).tolist()
+    assert group_overlap(movies, order[2_500:], order[:2_500]) == 2_413  # 96.5%
+    train_idx, val_idx = group_split(movies, 0.1, seed=0)
+    assert group_overlap(movies, train_idx, val_idx) == 0
+    assert len(val_idx) == 2_502
 
 
 @pytest.mark.parametrize("split,count", [("train", 929_589), ("valid", 73_760), ("test", 82_430)])

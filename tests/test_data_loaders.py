@@ -25,6 +25,7 @@ from lstm_course.data import (
     cache_dir,
     data_home,
     load_imdb,
+    load_imdb_movies,
     load_ptb,
     load_time_machine,
     load_tiny_shakespeare,
@@ -366,7 +367,8 @@ def test_second_load_uses_the_parsed_cache(env, monkeypatch):
     install(monkeypatch, "imdb_labelled", imdb_bytes())
     assert load_imdb("train") == TRAIN
     checksum = registry.FILES["imdb_labelled"].checksum.replace(":", "-")
-    assert cache_files(env) == [f"v1-{checksum}-test.json", f"v1-{checksum}-train.json"]
+    v = f"v{imdb_mod.CACHE_VERSION}"
+    assert cache_files(env) == [f"{v}-{checksum}-test.json", f"{v}-{checksum}-train.json"]
 
     def no_parse(path):
         raise AssertionError("the archive should not be parsed again")
@@ -462,6 +464,93 @@ def test_archive_without_reviews_is_an_error(env, monkeypatch):
     install(monkeypatch, "imdb_labelled", imdb_bytes(NOISE))
     with pytest.raises(DatasetError, match="no reviews"):
         load_imdb("train")
+
+
+# --- IMDB movies --------------------------------------------------------------------
+
+URL = "http://www.imdb.com/title/{}/usercomments"
+
+
+def with_movies() -> dict[str, str]:
+    """An archive whose train/pos has ids 0..10 (path order 0, 10, 1, 2, ...) and one
+    movie per id, so that a review matched to its path position, not its id, shows."""
+    files = {f"aclImdb/train/pos/{i}_8.txt": f"pos {i}" for i in range(11)}
+    files["aclImdb/train/urls_pos.txt"] = "\n".join(URL.format(f"tt{i:07d}") for i in range(11))
+    files["aclImdb/train/neg/0_1.txt"] = "neg 0"
+    files["aclImdb/train/neg/1_2.txt"] = "neg 1"
+    files["aclImdb/train/urls_neg.txt"] = URL.format("tt0000099") + "\n" + URL.format("tt0000099")
+    files["aclImdb/test/pos/0_10.txt"] = "test pos"
+    files["aclImdb/test/urls_pos.txt"] = URL.format("tt0000200") + "\n"
+    files["aclImdb/test/neg/0_2.txt"] = "test neg"
+    files["aclImdb/test/urls_neg.txt"] = URL.format("tt0000300")
+    return files
+
+
+def test_each_review_gets_the_movie_on_the_line_of_its_id(env, monkeypatch):
+    install(monkeypatch, "imdb_labelled", imdb_bytes(with_movies()))
+    texts, labels = load_imdb("train")
+    movies = load_imdb_movies("train")
+    assert len(movies) == len(texts) == 13
+    assert texts[:2] == ["neg 0", "neg 1"] and movies[:2] == ["tt0000099"] * 2
+    for text, label, movie in zip(texts[2:], labels[2:], movies[2:], strict=True):
+        assert label == 1 and movie == f"tt{int(text.split()[1]):07d}"
+    assert texts[3] == "pos 10"  # path order, not id order: the case that matters
+    assert load_imdb_movies("test") == ["tt0000300", "tt0000200"]
+
+
+def test_movies_come_from_the_parsed_cache_too(env, monkeypatch):
+    install(monkeypatch, "imdb_labelled", imdb_bytes(with_movies()))
+    first = load_imdb_movies("train")
+
+    def no_parse(path):
+        raise AssertionError("the archive should not be parsed again")
+
+    monkeypatch.setattr(imdb_mod, "parse_archive", no_parse)
+    assert load_imdb_movies("train") == first
+    assert load_imdb("train")[0][3] == "pos 10"
+
+
+def test_a_cache_of_an_older_version_is_not_used(env, monkeypatch):
+    install(monkeypatch, "imdb_labelled", imdb_bytes(with_movies()))
+    load_imdb("train")
+    for path in (env.cache / "imdb").iterdir():
+        path.write_text('{"texts": ["old"], "labels": [1]}')  # version 1 had no movies
+    assert load_imdb_movies("train")[2] == "tt0000000"
+    assert load_imdb("train")[0][0] == "neg 0"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"aclImdb/train/urls_neg.txt": URL.format("tt0000099")},  # one line for two ids
+        {"aclImdb/train/urls_neg.txt": "not a url\n" + URL.format("tt0000099")},
+        {"aclImdb/train/neg/1_2.txt": None, "aclImdb/train/neg/2_2.txt": "gap"},  # ids 0, 2
+        {"aclImdb/train/neg/x.txt": "a review named without an id"},
+        {"aclImdb/train/urls_pos.txt": None},
+    ],
+)
+def test_without_one_url_per_review_id_movies_are_an_error_but_texts_load(env, monkeypatch, change):
+    files = {k: v for k, v in {**with_movies(), **change}.items() if v is not None}
+    install(monkeypatch, "imdb_labelled", imdb_bytes(files))
+    reviews = [k for k in files if "/train/" in k and "/urls" not in k]
+    assert len(load_imdb("train")[0]) == len(reviews)
+    with pytest.raises(DatasetError, match="one IMDb title URL per review id"):
+        load_imdb_movies("train")
+    assert load_imdb_movies("test") == ["tt0000300", "tt0000200"]  # test's files are fine
+
+
+def test_movie_id_reads_the_title_of_an_imdb_url():
+    assert imdb_mod.movie_id("http://www.imdb.com/title/tt0453418/usercomments\n") == "tt0453418"
+    assert imdb_mod.movie_id("https://imdb.com/title/tt1/") == "tt1"
+    assert imdb_mod.movie_id("http://www.example.com/title/tt0453418/") is None
+    assert imdb_mod.movie_id("") is None
+
+
+def test_load_imdb_movies_checks_its_arguments(env):
+    with pytest.raises(ValueError, match="'train', 'test'"):
+        load_imdb_movies("valid")
+    with pytest.raises(TypeError, match="download must be True or False"):
+        load_imdb_movies("train", download=1)
 
 
 def test_unwritable_cache_only_warns(env, monkeypatch):

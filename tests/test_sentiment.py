@@ -1,13 +1,19 @@
 """Sentiment helpers: Keras padding, exact padded BiLSTM, pooling, running predictions,
-the TF-IDF baseline."""
+the linear baselines (scikit-learn's TF-IDF + logistic regression, NBSVM) and the grid
+search that keeps the best value inside its grid."""
 
 import math
+import random
+import warnings
+from collections import Counter
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from lstm_course.data.batching import pack, pad_batch
+from lstm_course.data.text import tokenize
 from lstm_course.experiments.sentiment import (
     SentimentLSTM,
     keras_init_,
@@ -17,10 +23,16 @@ from lstm_course.experiments.sentiment import (
     running_predictions,
 )
 from lstm_course.experiments.sentiment_baseline import (
+    TFIDF_GRID,
     TfidfFeatures,
     fit_logistic,
+    grid_search,
+    log_count_ratio,
     logistic_logits,
+    nbsvm,
+    nbsvm_interpolate,
     ngrams,
+    tfidf_logistic,
 )
 
 
@@ -153,3 +165,122 @@ def test_tfidf_and_logistic_regression_separate_a_toy_task():
     assert ((logistic_logits(X, w, b) > 0).long() == y).all()
     with pytest.raises(ValueError, match="min_df"):
         TfidfFeatures(min_df=50).fit(docs)
+
+
+# --- scikit-learn baselines -----------------------------------------------------------
+
+
+def reviews(n, seed, n_cues=2, noise=0.2):
+    """(texts, labels): 30 filler words and ``n_cues`` sentiment words per review, with
+    a share ``noise`` of the labels flipped, so that neither C extreme is best."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        y = rng.randrange(2)
+        cues = [f"{'good' if y else 'bad'}{rng.randrange(20)}" for _ in range(n_cues)]
+        words = [f"w{rng.randrange(300)}" for _ in range(30)] + cues
+        rng.shuffle(words)
+        texts.append(" ".join(words) + (" !" if y else " ."))
+        labels.append(y if rng.random() > noise else 1 - y)
+    return texts, labels
+
+
+def peak_at(c):
+    return lambda v: -((math.log(v) - math.log(c)) ** 2)
+
+
+def test_grid_search_widens_the_grid_until_the_best_is_inside():
+    best, scores, at_edge = grid_search(peak_at(0.1), (1.0, 4.0))
+    assert (best, at_edge) == (0.0625, False)
+    assert list(scores) == [0.015625, 0.0625, 0.25, 1.0, 4.0]  # two steps down
+    best, scores, at_edge = grid_search(peak_at(4.0), TFIDF_GRID)
+    assert (best, list(scores), at_edge) == (4.0, list(TFIDF_GRID), False)  # nothing added
+    best, _, _ = grid_search(peak_at(500.0), TFIDF_GRID)
+    assert best == 256.0
+
+
+def test_grid_search_warns_when_the_best_stays_at_an_edge():
+    with pytest.warns(UserWarning, match="at the edge of the grid"):
+        best, scores, at_edge = grid_search(peak_at(1e6), (1.0, 4.0), max_extensions=2)
+    assert (best, at_edge, len(scores)) == (64.0, True, 4)
+    with pytest.warns(UserWarning, match="after 0 extensions"):
+        grid_search(peak_at(1e-6), (1.0, 4.0, 16.0), max_extensions=0)
+
+
+def test_grid_search_breaks_ties_towards_the_smaller_value_and_checks_its_grid():
+    flat_top = {1.0: 0.5, 2.0: 0.9, 4.0: 0.9, 8.0: 0.5}
+    assert grid_search(flat_top.__getitem__, list(flat_top))[0] == 2.0
+    # A top tied at the edge (2 and 8 here) may go on beyond it: the grid is widened.
+    plateau = {1.0: 0.5, 2.0: 0.9, 4.0: 0.8, 8.0: 0.9, 16.0: 0.7}
+    best, scores, at_edge = grid_search(plateau.__getitem__, [1.0, 2.0, 4.0, 8.0])
+    assert (best, list(scores), at_edge) == (2.0, [1.0, 2.0, 4.0, 8.0, 16.0], False)
+    for bad in [(1.0,), (4.0, 1.0), (1.0, 1.0)]:
+        with pytest.raises(ValueError, match="two or more increasing values"):
+            grid_search(peak_at(1.0), bad)
+    with pytest.raises(ValueError, match="grid value must be a finite number > 0"):
+        grid_search(peak_at(1.0), (0.0, 1.0))
+
+
+def test_tfidf_logistic_chooses_c_inside_its_grid_on_validation():
+    train, val, test = reviews(300, 0), reviews(300, 1), reviews(300, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no edge warning, no convergence warning
+        result = tfidf_logistic(train, val, test)
+    tried = sorted(result.val_accuracies)
+    assert tried[0] < result.params["C"] < tried[-1] and not result.at_edge
+    assert tried[0] < min(TFIDF_GRID)  # this task wants a small C: the grid was widened
+    assert result.val_accuracy == max(result.val_accuracies.values())
+    assert result.val_accuracy == result.val_accuracies[result.params["C"]]
+    assert 0.65 < result.test_accuracy < 0.9  # 20% of the labels are flipped
+    assert result.test_scores.shape == (300,) and result.seconds > 0
+    # The vocabulary: the uni- and bigrams of the course's tokens in >= 2 training texts.
+    df = Counter(g for t in train[0] for g in set(ngrams(tokenize(t))))
+    assert result.n_features == sum(n >= 2 for n in df.values())
+    assert np.mean((result.test_scores > 0) == np.array(test[1])) == result.test_accuracy
+
+
+def test_log_count_ratio_and_the_interpolation_follow_wang_and_manning():
+    X = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 0]])
+    r = log_count_ratio(X, [1, 1, 0], alpha=1.0)
+    p, q = np.array([3, 2, 2]) / 7, np.array([1, 2, 1]) / 4
+    np.testing.assert_allclose(r, np.log(p / q))
+    w = np.array([2.0, -1.0, 0.0, 1.0])  # mean magnitude 1
+    np.testing.assert_allclose(nbsvm_interpolate(w, 0.25), 0.75 + 0.25 * w)
+    np.testing.assert_allclose(nbsvm_interpolate(w, 1.0), w)
+    with pytest.raises(ValueError, match=r"beta must be in \[0, 1\]"):
+        nbsvm_interpolate(w, 1.5)
+
+
+def test_nbsvm_with_beta_zero_is_naive_bayes_on_binarized_ngrams():
+    train, val, test = reviews(300, 0), reviews(200, 1), reviews(200, 2)
+    result = nbsvm(train, val, test, beta=0.0)
+    # r by hand: presence of each uni/bigram of the course's tokens in the training texts.
+    present = [set(ngrams(tokenize(t))) for t in train[0]]
+    pos = Counter(g for s, y in zip(present, train[1], strict=True) if y for g in s)
+    neg = Counter(g for s, y in zip(present, train[1], strict=True) if not y for g in s)
+    vocab = set(pos) | set(neg)
+    assert result.n_features == len(vocab)
+    p_sum, q_sum = sum(1 + pos[g] for g in vocab), sum(1 + neg[g] for g in vocab)
+    r = {g: math.log((1 + pos[g]) / p_sum) - math.log((1 + neg[g]) / q_sum) for g in vocab}
+    nb = np.array([sum(r[g] for g in set(ngrams(tokenize(t))) & vocab) for t in test[0]])
+    ratio = result.test_scores / nb  # the score is (mean |w|) * NB's, for every review
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-6)
+    assert ratio[0] > 0
+
+
+def test_nbsvm_uses_the_papers_constants_and_learns_the_task():
+    train, val, test = reviews(300, 0), reviews(300, 1), reviews(300, 2)
+    result = nbsvm(train, val, test)
+    assert result.params == {"C": 1.0, "beta": 0.25, "alpha": 1.0}
+    assert result.name == "NBSVM-bi" and not result.val_accuracies
+    assert 0.65 < result.val_accuracy < 0.9 and 0.65 < result.test_accuracy < 0.9
+
+
+def test_baselines_check_their_splits():
+    good = reviews(20, 0)
+    with pytest.raises(ValueError, match="val needs as many labels as texts"):
+        nbsvm(good, (good[0], good[1][:-1]), good)
+    with pytest.raises(ValueError, match="test's labels must be 0 or 1"):
+        tfidf_logistic(good, good, (good[0], [2] * 20))
+    with pytest.raises(TypeError, match="train must be a \\(texts, labels\\) pair"):
+        nbsvm(good[0], good, good)

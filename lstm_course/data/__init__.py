@@ -4,8 +4,10 @@ BPTT batches).
 
 Quick start::
 
-    from lstm_course.data import load_co2, load_imdb, load_ptb
+    from lstm_course.data import group_split, load_co2, load_imdb, load_imdb_movies, load_ptb
     texts, labels = load_imdb("train")
+    movies = load_imdb_movies("train")          # the IMDb movie of each review
+    train_idx, val_idx = group_split(movies, 0.1)  # validation holds out whole movies
     tokens = load_ptb("train")
     months, co2 = load_co2()   # packaged with the course, no download
 
@@ -31,6 +33,8 @@ from lstm_course.data.datasets import load_imdb, load_ptb, load_time_machine, lo
 from lstm_course.data.downloader import download
 from lstm_course.data.errors import DatasetError
 from lstm_course.data.home import cache_dir, data_home
+from lstm_course.data.imdb import load_imdb_movies
+from lstm_course.data.splits import group_overlap, group_split
 from lstm_course.data.text import Vocab, tokenize
 
 __all__ = [
@@ -48,8 +52,11 @@ __all__ = [
     "data_home",
     "download",
     "extract_archive",
+    "group_overlap",
+    "group_split",
     "load_co2",
     "load_imdb",
+    "load_imdb_movies",
     "load_ptb",
     "load_time_machine",
     "load_tiny_shakespeare",
