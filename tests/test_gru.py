@@ -192,17 +192,24 @@ def test_packed_sequence_parity(enforce_sorted, with_hx):
 
 
 def test_clear_errors_for_wrong_input():
+    # nn.GRU's exception types and messages first, the course's after them.
     model = GRU(3, 4, num_layers=2)
-    with error("input's last dimension must be input_size = 3, got shape (5, 2, 7)"):
+    with error(
+        "input.size(-1) must be equal to input_size. Expected 3, got 7; the input's last "
+        "dimension must be input_size = 3, got shape (5, 2, 7)",
+        RuntimeError,
+    ):
         model(torch.randn(5, 2, 7))
     with error(
-        "input must have shape (T, B, D), or (T, D) for one unbatched sequence; "
-        "got 4-D shape (1, 5, 2, 3)"
+        "GRU: Expected input to be 2D or 3D, got 4D instead; input must have shape (T, B, D), "
+        "or (T, D) for one unbatched sequence; got 4-D shape (1, 5, 2, 3)"
     ):
         model(torch.randn(1, 5, 2, 3))
-    with error("input is torch.float64 but the parameters are torch.float32"):
+    with error("RNN input dtype (torch.float64) does not match weight dtype (torch.float32)"):
         model(torch.randn(5, 2, 3, dtype=F64))
-    with error("pass at least one step, like nn.GRU"):
+    with error(
+        "Expected sequence length to be larger than 0 in RNN; the input has no", RuntimeError
+    ):
         GRU(3, 4, batch_first=True)(torch.randn(2, 0, 3))
 
 
@@ -211,30 +218,37 @@ def test_clear_errors_for_wrong_hx():
     x, h = torch.randn(5, 2, 3), torch.zeros(4, 2, 4)
     with error(
         "hx must be None or one tensor h_0 of shape (num_layers * num_directions, "
-        "B, H) = (4, 2, 4), got tuple: nn.GRU has no cell state",
+        "B, H), got tuple: nn.GRU has no cell state",
         TypeError,
     ):
         model(x, (h, h))
     with error(
-        "h_0 must have shape (num_layers * num_directions, B, H) = (4, 2, 4), got (2, 2, 4)"
+        "Expected hidden size (4, 2, 4), got [2, 2, 4]; h_0 is (num_layers * "
+        "num_directions, B, H_out)",
+        RuntimeError,
     ):
         model(x, torch.zeros(2, 2, 4))
-    with error(
-        "h_0 must have shape (num_layers * num_directions, H) = (4, 4), got "
-        "(4, 1, 4) (unbatched input: no batch axis)"
-    ):
+    with error("For unbatched 2-D input, hx should also be 2-D but got 3-D tensor", RuntimeError):
         model(torch.randn(5, 3), h[:, :1])
-    with error("h_0 is torch.float64 but the input is torch.float32"):
+    with error("h_0 is torch.float64 but the input is torch.float32", RuntimeError):
         model(x, h.double())
 
 
 def test_clear_errors_in_constructor():
-    with error("hidden_size must be an int >= 1, got 0"):
+    with error("hidden_size must be greater than zero; hidden_size must be an int >= 1, got 0"):
         GRU(3, 0)
+    with error("dropout should be a number in range [0, 1] representing the probability"):
+        GRU(3, 4, num_layers=2, dropout=-0.1)
     with error("dropout must be a probability in [0, 1], got -0.1"):
         GRU(3, 4, num_layers=2, dropout=-0.1)
-    with error("bias must be True or False, got 1 (int)", TypeError):
+    with error(
+        "bias should be of type bool, got: int; bias must be True or False, got 1", TypeError
+    ):
         GRU(3, 4, bias=1)
+    with error("hidden_size should be of type int, got: float", TypeError):
+        GRU(3, 5.0)
+    with error("proj_size argument is only supported for LSTM, not RNN or GRU"):
+        GRU(3, 4, proj_size=2)
     with pytest.raises(TypeError):  # like nn.GRU, no projection and no hand-written backward
         GRU(3, 4, handwritten_backward=True)
 
@@ -243,7 +257,8 @@ def test_constructor_signatures_list_torchs_arguments():
     # nn.GRU's documented arguments; nn.LSTM's add proj_size, and ours handwritten_backward.
     common = ["input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout"]
     common.append("bidirectional")
-    assert list(inspect.signature(GRU).parameters) == [*common, "device", "dtype"]
+    # GRU's **kwargs exists only to reject proj_size with nn.GRU's ValueError.
+    assert list(inspect.signature(GRU).parameters) == [*common, "device", "dtype", "kwargs"]
     lstm = [*common, "proj_size", "device", "dtype", "handwritten_backward"]
     assert list(inspect.signature(LSTM).parameters) == lstm
     assert inspect.signature(LSTM).parameters["handwritten_backward"].kind.name == "KEYWORD_ONLY"

@@ -2,19 +2,25 @@
 
 An LSTM and a GRU differ only in what one layer does over time (``lstm_layer`` versus
 ``gru_layer``), in how many gates they stack (4 or 3) and in their state ((h, c) or h).
-Everything else is ``torch.nn.RNNBase``'s API and lives here: argument checks, parameter
-registration in PyTorch's names and order, initialization, the loop over layers and
-directions with dropout between layers, batch_first, unbatched input, PackedSequence,
-and the input and hx checks with their error messages.
+Everything else is ``torch.nn.RNNBase``'s API and lives here: argument checks, the loop
+over layers and directions with dropout between layers, batch_first, unbatched input,
+PackedSequence, autocast, and the input and hx checks with their error messages.
 
-Shapes: T time steps, B batch, D input size, H hidden size, L layers, and
-num_directions = 2 if bidirectional else 1.
+``RecurrentBase`` subclasses ``nn.RNNBase``, so ``isinstance(m, nn.RNNBase)`` holds and
+code that reads an RNN's bookkeeping (``_flat_weights``, ``all_weights``, weight norm,
+``torch.save`` of the whole module) works unchanged. What it takes from ``nn.RNNBase`` is
+that bookkeeping only: the parameters in PyTorch's names, shapes and order, and their
+uniform initialization. ``nn.RNNBase`` has no forward pass; the one here is the course's
+own and calls ``functional.lstm_layer`` / ``gru_layer``, never torch's RNN kernels.
+
+Shapes: T time steps, B batch, D input size, H hidden size, H_out = proj_size or H,
+L layers, and num_directions = 2 if bidirectional else 1.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -28,81 +34,100 @@ __all__ = [
 ]
 
 
-class RecurrentBase(nn.Module):
-    """A multi-layer, optionally bidirectional recurrent network with ``nn.RNNBase``'s API.
+def _checked(torch_message: str, check, *args):
+    """``check(*args)``; on failure, the same exception type with torch's message first and
+    the course's (what was wrong, what was got) after it."""
+    try:
+        return check(*args)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{torch_message}; {error}") from None
+
+
+def _check_size(name: str, value) -> int:
+    kind = type(value).__name__
+    return _checked(
+        f"{name} should be of type int, got: {kind}"
+        if isinstance(value, bool) or not isinstance(value, int)
+        else f"{name} must be greater than zero",
+        check_int,
+        name,
+        value,
+    )
+
+
+class RecurrentBase(nn.RNNBase):
+    """A multi-layer, optionally bidirectional recurrent network: ``nn.RNNBase`` with the
+    course's forward pass.
 
     Not used directly: a subclass sets three class attributes and one method.
 
-    - ``num_gates``: how many gates are stacked by rows in each weight (LSTM 4, GRU 3).
+    - ``num_gates``: how many gates are stacked by rows in each weight (LSTM 4, GRU 3);
+      ``mode`` ("LSTM" or "GRU", ``nn.RNNBase``'s attribute) follows from it.
     - ``state_names``: the initial state's names, ``("h_0", "c_0")`` or ``("h_0",)``.
       With one name, ``hx`` and the returned final state are a single tensor (as in
       ``nn.GRU``); with two, a tuple (as in ``nn.LSTM``).
     - ``reference``: the torch class it mirrors, e.g. ``"nn.GRU"``, for messages.
     - ``_run_layer(x, state, params, reverse, mask) -> (output, state)``: one layer in one
-      direction; x (T, B, D_layer); state a tuple of (B, H) tensors in ``state_names``
-      order; params the dict from :meth:`_layer_parameters`; mask None or (T, B, 1) bools
-      (see ``lstm_layer``); output (T, B, H) in input order.
+      direction; x (T, B, D_layer); state a tuple of (B, H_out) / (B, H) tensors in
+      ``state_names`` order; params the dict from :meth:`_layer_parameters`; mask None or
+      (T, B, 1) bools (see ``lstm_layer``); output (T, B, H_out) in input order.
 
     Parameters, in PyTorch's order, for layer k and suffix "" (forward) or "_reverse":
-    ``weight_ih_l{k}{suffix}`` (G*H, D for k = 0, else H * num_directions),
-    ``weight_hh_l{k}{suffix}`` (G*H, H) and, with bias, ``bias_ih_l{k}{suffix}`` and
-    ``bias_hh_l{k}{suffix}`` (G*H,), where G = ``num_gates``.
+    ``weight_ih_l{k}{suffix}`` (G*H, D for k = 0, else H_out * num_directions),
+    ``weight_hh_l{k}{suffix}`` (G*H, H_out), with bias ``bias_ih_l{k}{suffix}`` and
+    ``bias_hh_l{k}{suffix}`` (G*H,), and with ``proj_size`` ``weight_hr_l{k}{suffix}``
+    (H_out, H), where G = ``num_gates``. All uniform in (-1/sqrt(H), 1/sqrt(H)).
     """
 
     num_gates: int
     state_names: tuple[str, ...]
     reference: str
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device=None,
-        dtype=None,
-    ):
-        super().__init__()
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None):  # fmt: skip
+        # nn.RNNBase's checks, in its order, with its exception types and messages, and
+        # the course's (the value that was got) after them.
+        torch_dropout = (
+            "dropout should be a number in range [0, 1] representing the probability of "
+            "an element being zeroed"
+        )
         try:
-            self.dropout = check_probability("dropout", dropout, allow_one=True)
-        except TypeError as error:  # nn.RNNBase says ValueError for a dropout of wrong type
-            raise ValueError(str(error)) from None
-        self.input_size = check_int("input_size", input_size)
-        self.hidden_size = check_int("hidden_size", hidden_size)
-        self.num_layers = check_int("num_layers", num_layers)
-        self.bias = check_bool("bias", bias)
-        self.batch_first = check_bool("batch_first", batch_first)
-        self.bidirectional = bool(bidirectional)
-        self.proj_size = 0  # as nn.RNNBase has it; only LSTMs may project, and ours do not
+            check_probability("dropout", dropout, allow_one=True)
+        except (TypeError, ValueError) as error:  # ValueError for either, as nn.RNNBase
+            raise ValueError(f"{torch_dropout}; {error}") from None
+        for name, flag in (("bias", bias), ("batch_first", batch_first)):
+            _checked(f"{name} should be of type bool, got: {type(flag).__name__}",
+                     check_bool, name, flag)  # fmt: skip
+        for name, size in (("input_size", input_size), ("hidden_size", hidden_size),
+                           ("num_layers", num_layers)):  # fmt: skip
+            _check_size(name, size)
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int):
+            raise TypeError(f"proj_size should be of type int, got: {type(proj_size).__name__}")
+        if proj_size < 0:
+            raise ValueError(
+                "proj_size should be a positive integer or zero to disable projections"
+                f"; got {proj_size}"
+            )
+        if proj_size >= hidden_size:
+            raise ValueError(
+                f"proj_size has to be smaller than hidden_size; got proj_size={proj_size} "
+                f">= hidden_size={hidden_size} (the projection shrinks h)"
+            )
         if dropout > 0 and num_layers == 1:
             # Point at the user's line: one frame up for a subclass that keeps this
-            # __init__ (GRU), two for one that wraps it (LSTM).
+            # __init__, two for one that wraps it (LSTM, GRU).
             inherited = type(self).__init__ is RecurrentBase.__init__
             warnings.warn(
                 f"dropout={dropout} has no effect with num_layers=1: dropout acts "
                 "between layers, on the outputs of every layer but the last",
                 stacklevel=2 if inherited else 3,
             )
-        G, H, factory = (
-            self.num_gates * hidden_size,
-            hidden_size,
-            {"device": device, "dtype": dtype},
-        )
-        # Registered in PyTorch's order (layer, then direction, then name), so that
-        # parameters() lines up with nn.LSTM's / nn.GRU's for optimizers and state dicts.
-        for layer in range(num_layers):
-            d_in = input_size if layer == 0 else H * self.num_directions
-            for suffix in self._suffixes:
-                shapes = {"weight_ih": (G, d_in), "weight_hh": (G, H)}
-                if bias:
-                    shapes.update(bias_ih=(G,), bias_hh=(G,))
-                for name, shape in shapes.items():
-                    param = nn.Parameter(torch.empty(shape, **factory))
-                    self.register_parameter(f"{name}_l{layer}{suffix}", param)
-        self.reset_parameters()
+        # dropout=0 here only so that nn.RNNBase does not warn a second time.
+        mode = {4: "LSTM", 3: "GRU"}[self.num_gates]  # nn.RNNBase's name for the cell
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first,
+                         0.0, bidirectional, proj_size, device, dtype)  # fmt: skip
+        self.dropout = float(dropout)
 
     @property
     def num_directions(self) -> int:
@@ -113,154 +138,204 @@ class RecurrentBase(nn.Module):
         return ("", "_reverse") if self.bidirectional else ("",)
 
     def _layer_parameters(self, layer: int, suffix: str) -> dict[str, Tensor | None]:
-        """weight_ih, weight_hh, bias_ih, bias_hh of one layer and direction (biases may
-        be None)."""
+        """weight_ih, weight_hh, bias_ih, bias_hh, weight_hr of one layer and direction
+        (None where absent)."""
         return {
             name: getattr(self, f"{name}_l{layer}{suffix}", None)
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
         }
 
-    def reset_parameters(self) -> None:
-        """Every parameter uniform in (-1/sqrt(H), 1/sqrt(H)), as PyTorch's RNNs do."""
-        bound = 1 / math.sqrt(self.hidden_size)
-        for param in self.parameters():
-            nn.init.uniform_(param, -bound, bound)
-
-    _repr_defaults = (
-        ("num_layers", 1),
-        ("bias", True),
-        ("batch_first", False),
-        ("dropout", 0.0),
-        ("bidirectional", False),
-    )
-
-    def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        for name, default in self._repr_defaults:
-            if getattr(self, name) != default:
-                s += f", {name}={getattr(self, name)}"
-        return s
+    def flatten_parameters(self) -> None:
+        """A no-op. ``nn.RNNBase`` copies the weights into one cuDNN buffer here, for
+        cuDNN's fused kernel; this forward pass reads each weight on its own and never
+        calls cuDNN, so there is nothing to flatten. Kept so that code that calls it
+        (e.g. after loading a model) runs unchanged."""
 
     def _run_layer(
         self, x: Tensor, state: tuple[Tensor, ...], params: dict, reverse: bool, mask: Tensor | None
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         raise NotImplementedError("a subclass of RecurrentBase must implement _run_layer")
 
+    def _lowers_under_autocast(self, device_type: str) -> bool:
+        """Whether autocast runs ``reference`` in its low dtype on this device (subclasses
+        say); if not, it runs in the input's dtype, as autocast leaves the op alone."""
+        return True
+
     def forward(self, input: Tensor | PackedSequence, hx=None):
-        """Run the network over a batch of sequences; see the subclass for hx's form."""
+        """Run the network over a batch of sequences; see the subclass for hx's form.
+
+        Under ``torch.autocast`` it computes in the dtype ``reference`` computes in there:
+        autocast's dtype (input, state and weights cast to it; the parameters stay as
+        they are and gradients flow back through the casts) where autocast lowers torch's
+        op, else the input's dtype.
+        """
+        self._update_flat_weights()  # nn.RNNBase's: new weights, e.g. from functional_call
         packed = isinstance(input, PackedSequence)
-        x = self._check_input(input.data if packed else input, packed)
-        batched = packed or x.dim() == 3
-        mask = None
-        if packed:
-            x, lengths = pad_packed_sequence(input)  # (T, B, D), in the caller's batch order
-            steps = torch.arange(x.shape[0])[:, None, None]
-            mask = (steps < lengths[None, :, None]).to(x.device)
-        elif not batched:
-            x = x.unsqueeze(1)  # (T, D) -> (T, 1, D)
-        elif self.batch_first:
-            x = x.transpose(0, 1)  # the loop runs over time: (B, T, D) -> (T, B, D)
-        initial = self._check_hx(hx, x, batched)  # each (L * num_directions, B, H)
-
-        finals = [[] for _ in initial]  # per state tensor, one (B, H) per layer and direction
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction, suffix in enumerate(self._suffixes):
-                k = layer * self.num_directions + direction
-                out, state = self._run_layer(
-                    x,
-                    tuple(s[k] for s in initial),
-                    self._layer_parameters(layer, suffix),
-                    reverse=direction == 1,
-                    mask=mask,
-                )
-                outputs.append(out)
-                for final, s in zip(finals, state, strict=True):
-                    final.append(s)
-            x = torch.cat(outputs, dim=2)  # (T, B, H * num_directions): [forward, reverse]
-            if layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, self.training)  # identity in eval mode
-        state_n = tuple(torch.stack(final) for final in finals)
-
-        if packed:
-            output = _pack_like(x, input)
-        elif not batched:
-            output, state_n = x.squeeze(1), tuple(s.squeeze(1) for s in state_n)
-        else:
-            output = x.transpose(0, 1) if self.batch_first else x
-        return output, (state_n if len(state_n) > 1 else state_n[0])
-
-    # --- checks: every error says what was wrong and what to do --------------------------
-
-    def _check_input(self, x, packed: bool) -> Tensor:
+        x, batch_sizes = (input.data, input.batch_sizes) if packed else (input, None)
         layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
         if not isinstance(x, Tensor):
             raise TypeError(
-                f"input must be a tensor of shape {layout} or a PackedSequence, "
+                f"input must be a tensor of shape {layout} or (T, D), or a PackedSequence, "
                 f"got {type(x).__name__}"
             )
         if not packed and x.dim() not in (2, 3):
             raise ValueError(
-                f"input must have shape {layout}, or (T, D) for one unbatched "
-                f"sequence; got {x.dim()}-D shape {tuple(x.shape)}"
+                f"{self.mode}: Expected input to be 2D or 3D, got {x.dim()}D instead; input "
+                f"must have shape {layout}, or (T, D) for one unbatched sequence; got "
+                f"{x.dim()}-D shape {tuple(x.shape)}"
             )
-        if x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"input's last dimension must be input_size = "
-                f"{self.input_size}, got shape {tuple(x.shape)}"
-                + ("" if packed else f" (expected {layout}, D = {self.input_size})")
+        shape, batched, cast = tuple(x.shape), packed or x.dim() == 3, None
+        autocast = torch.is_autocast_enabled(x.device.type)
+        if autocast and self._lowers_under_autocast(x.device.type) and x.is_floating_point():
+            cast = torch.get_autocast_dtype(x.device.type)
+            x = x.to(cast)
+        if not batched:
+            x = x.unsqueeze(0 if self.batch_first else 1)  # a batch of one, as nn.LSTM does
+        hx = self._initial_state(x, hx, batched, batch_sizes)
+        self.check_forward_args(x, hx if len(hx) > 1 else hx[0], batch_sizes)
+        hx = hx if cast is None else tuple(a.to(cast) for a in hx)
+        for name, a in zip(self.state_names, hx, strict=True):
+            if a.dtype != x.dtype:
+                raise RuntimeError(
+                    f"{name} is {a.dtype} but the input is {x.dtype}: expected the input's "
+                    f"dtype; convert it, e.g. {name}.to({x.dtype})"
+                )
+        mask = None
+        if packed:
+            x, lengths = pad_packed_sequence(PackedSequence(x, *input[1:]))  # caller's order
+            steps = torch.arange(x.shape[0])[:, None, None]
+            mask = (steps < lengths[None, :, None]).to(x.device)
+        elif self.batch_first:
+            x = x.transpose(0, 1)  # the loop runs over time: (B, T, D) -> (T, B, D)
+        if x.shape[0] == 0:
+            raise RuntimeError(
+                "Expected sequence length to be larger than 0 in RNN; the input has no time "
+                f"steps (T = 0): got shape {shape} for {layout}"
             )
-        if not packed and x.shape[1 if self.batch_first and x.dim() == 3 else 0] == 0:
-            raise ValueError(
-                f"input has no time steps (T = 0): got shape {tuple(x.shape)} "
-                f"for {layout}; pass at least one step, like {self.reference}"
-            )
-        dtype = self.weight_ih_l0.dtype
-        if x.dtype != dtype:
-            raise ValueError(
-                f"input is {x.dtype} but the parameters are {dtype}: convert "
-                f"one, e.g. input.to({dtype}) or model.to({x.dtype})"
-            )
-        return x
+        # The dtypes are chosen above: autocast must not change them inside the loop.
+        with torch.autocast(x.device.type, enabled=False) if autocast else nullcontext():
+            output, state_n = self._layers(x, hx, mask, cast)
+        if packed:
+            output = _pack_like(output, input)
+        elif self.batch_first:
+            output = output.transpose(0, 1)  # a view, as nn.LSTM returns it
+        if not batched:
+            output = output.squeeze(0 if self.batch_first else 1)
+            state_n = tuple(s.squeeze(1) for s in state_n)
+        return output, (state_n if len(state_n) > 1 else state_n[0])
 
-    def _check_hx(self, hx, x: Tensor, batched: bool) -> tuple[Tensor, ...]:
-        """The initial state as a tuple in ``state_names`` order, each (L * num_directions,
-        B, H) (a batch axis of 1 added for unbatched input); zeros when hx is None."""
-        names, B = self.state_names, x.shape[1]
-        shape = (self.num_layers * self.num_directions, B, self.hidden_size)
+    def _layers(self, x: Tensor, initial: tuple[Tensor, ...], mask, cast):
+        """The stack over x (T, B, D); initial states each (L * num_directions, B, .).
+        Returns the last layer's output (T, B, H_out * num_directions) and the final states."""
+        finals = [[] for _ in initial]  # per state tensor, one (B, .) per layer and direction
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction, suffix in enumerate(self._suffixes):
+                k = layer * self.num_directions + direction
+                params = self._layer_parameters(layer, suffix)
+                if cast is not None:
+                    params = {n: p if p is None else p.to(cast) for n, p in params.items()}
+                out, state = self._run_layer(
+                    x, tuple(s[k] for s in initial), params, reverse=direction == 1, mask=mask
+                )
+                outputs.append(out)
+                for final, s in zip(finals, state, strict=True):
+                    final.append(s)
+            x = torch.cat(outputs, dim=2)  # (T, B, H_out * num_directions): [forward, reverse]
+            if layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, self.training)  # identity in eval mode
+        return x, tuple(torch.stack(final) for final in finals)
+
+    # --- nn.RNNBase's checks, with torch's exception types and messages -----------------
+
+    def _initial_state(self, x: Tensor, hx, batched: bool, batch_sizes) -> tuple[Tensor, ...]:
+        """hx as a tuple in ``state_names`` order, each (L * num_directions, B, .) (a batch
+        axis added for unbatched input); zeros when None. Types and ranks checked here,
+        shapes by ``check_forward_args``."""
+        names = self.state_names
         if hx is None:
-            zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
-            return (zeros,) * len(names)
-        want = shape if batched else (shape[0], shape[2])
-        spec = "(num_layers * num_directions, " + ("B, " if batched else "") + "H)"
+            shapes = [self.get_expected_hidden_size(x, batch_sizes)]
+            if len(names) == 2:
+                shapes.append(self.get_expected_cell_size(x, batch_sizes))
+            return tuple(torch.zeros(s, dtype=x.dtype, device=x.device) for s in shapes)
         if len(names) == 1:
             if not isinstance(hx, Tensor):
                 raise TypeError(
-                    f"hx must be None or one tensor {names[0]} of shape {spec} "
-                    f"= {want}, got {type(hx).__name__}: {self.reference} has "
+                    f"hx must be None or one tensor {names[0]} of shape (num_layers * "
+                    f"num_directions, B, H), got {type(hx).__name__}: {self.reference} has "
                     "no cell state, so pass h_0 alone, not a tuple"
                 )
             hx = (hx,)
-        elif not isinstance(hx, tuple | list) or len(hx) != len(names):
-            error = ValueError if isinstance(hx, tuple | list) else TypeError
-            raise error(
-                f"hx must be None or a pair ({', '.join(names)}) of tensors, "
-                f"got {type(hx).__name__}"
+        elif not isinstance(hx, tuple | list):
+            raise TypeError(
+                f"hx must be None or a pair ({', '.join(names)}) of tensors, got {type(hx).__name__}"
+            )
+        elif len(hx) != 2:
+            raise RuntimeError(
+                f"lstm expects two hidden states, got {len(hx)}: hx must be None or a pair "
+                f"({', '.join(names)}) of tensors"
             )
         for name, a in zip(names, hx, strict=True):
-            if not isinstance(a, Tensor) or tuple(a.shape) != want:
-                got = tuple(a.shape) if isinstance(a, Tensor) else type(a).__name__
-                error = ValueError if isinstance(a, Tensor) else TypeError
-                raise error(
-                    f"{name} must have shape {spec} = {want}, got {got}"
-                    + ("" if batched else " (unbatched input: no batch axis)")
-                )
-            if a.dtype != x.dtype:
-                raise ValueError(
-                    f"{name} is {a.dtype} but the input is {x.dtype}: convert "
-                    f"it, e.g. {name}.to({x.dtype})"
-                )
+            if not isinstance(a, Tensor):
+                raise TypeError(f"{name} must be a tensor, got {type(a).__name__}")
+        rank = 3 if batched else 2
+        if any(a.dim() != rank for a in hx):
+            what = "hx and cx" if len(hx) == 2 else "hx"
+            dims = ", ".join(f"{a.dim()}-D" for a in hx)
+            dims = f"({dims}) tensors" if len(hx) == 2 else f"{dims} tensor"
+            kind = "batched 3-D" if batched else "unbatched 2-D"
+            raise RuntimeError(
+                f"For {kind} input, {what} should also be {rank}-D but got {dims}"
+                + ("" if batched else "; unbatched input takes a state without a batch axis")
+            )
         return tuple(hx) if batched else tuple(a.unsqueeze(1) for a in hx)
+
+    def check_input(self, input: Tensor, batch_sizes: Tensor | None) -> None:
+        """nn.RNNBase's: input (T, B, D) (batch_first: (B, T, D)), or packed data (N, D)."""
+        dtype = self.weight_ih_l0.dtype
+        if input.dtype != dtype and not torch.is_autocast_enabled(input.device.type):
+            raise ValueError(
+                f"RNN input dtype ({input.dtype}) does not match weight dtype ({dtype}). "
+                f"Convert input: input.to({dtype}), or convert model: model.to({input.dtype})"
+            )
+        expected_dim = 2 if batch_sizes is not None else 3
+        if input.dim() != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
+        if input.size(-1) != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
+                f"{input.size(-1)}; the input's last dimension must be input_size = "
+                f"{self.input_size}, got shape {tuple(input.shape)}"
+            )
+
+    def get_expected_cell_size(self, input: Tensor, batch_sizes: Tensor | None):
+        """(L * num_directions, B, H): c_0's shape (the LSTM's; nn.LSTM's name)."""
+        *head, _ = self.get_expected_hidden_size(input, batch_sizes)
+        return (*head, self.hidden_size)
+
+    def check_forward_args(self, input: Tensor, hidden, batch_sizes: Tensor | None) -> None:
+        """nn.RNNBase's (nn.LSTM's for a pair): the input, then each state's shape."""
+        self.check_input(input, batch_sizes)
+        states = hidden if isinstance(hidden, tuple | list) else (hidden,)
+        expected = [self.get_expected_hidden_size(input, batch_sizes)]
+        if len(self.state_names) == 2:
+            expected.append(self.get_expected_cell_size(input, batch_sizes))
+        for k, (name, a, shape) in enumerate(zip(self.state_names, states, expected, strict=True)):
+            which = f"hidden[{k}]" if len(states) > 1 else "hidden"
+            self.check_hidden_size(
+                a,
+                shape,
+                f"Expected {which} size {{}}, got {{}}; {name} is (num_layers * "
+                "num_directions, B, " + ("H_out" if k == 0 else "H") + ")",
+            )
+
+    def permute_hidden(self, hx, permutation: Tensor | None):
+        """hx (a tensor or a pair) with its batch axis in ``permutation``'s order."""
+        if permutation is None:
+            return hx
+        if isinstance(hx, tuple):
+            return tuple(a.index_select(1, permutation) for a in hx)
+        return hx.index_select(1, permutation)
 
 
 def _pack_like(x: Tensor, like: PackedSequence) -> PackedSequence:

@@ -30,17 +30,23 @@ __all__ = [
 ]
 
 
-def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor) -> tuple[Tensor, Tensor]:
+def lstm_cell(
+    x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, weight_hr: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """One LSTM step, given the step's input projection.
 
     Args:
         x_proj: x_t W_ih^T + b_ih + b_hh, shape (B, 4H), computed for all steps at once
             before the time loop (see ``lstm_layer``).
-        h, c: the state after the previous step, each (B, H).
-        weight_hh: (4H, H), the recurrent weights of the four gates stacked by rows.
+        h, c: the state after the previous step, h (B, H_out), c (B, H).
+        weight_hh: (4H, H_out), the recurrent weights of the four gates stacked by rows.
+        weight_hr: None, or the projection (H_out, H) of Sak et al. (2014)
+            (references.bib: sak2014lstmp): h_t = (o * tanh(c_t)) W_hr^T, so h, and with
+            it weight_hh and the next layer's input, has H_out = P < H features while c
+            keeps H. H_out = H without it.
 
     Returns:
-        ``(h, c)`` after this step, each (B, H).
+        ``(h, c)`` after this step, h (B, H_out), c (B, H).
     """
     # The only product that has to wait for the previous step: all four gates in one
     # matrix product, added to x_proj in the same kernel (addmm = x_proj + h @ W_hh^T).
@@ -48,6 +54,8 @@ def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor) -> tuple[
     i, f, g, o = gates.chunk(4, dim=1)
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h = torch.sigmoid(o) * torch.tanh(c)
+    if weight_hr is not None:
+        h = h @ weight_hr.t()  # (B, H) -> (B, P): the projection, inside the recurrence
     return h, c
 
 
@@ -62,6 +70,7 @@ def lstm_layer(
     mask: Tensor | None = None,
     handwritten_backward: bool = False,
     recurrent_mask: Tensor | None = None,
+    weight_hr: Tensor | None = None,
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One layer in one direction over a whole sequence.
 
@@ -78,9 +87,11 @@ def lstm_layer(
         handwritten_backward: run the time loop as ``handwritten_backward.lstm_loop``,
             whose backward pass is written by hand instead of recorded by autograd
             (chapter ``06_lstm_speed``: same numbers, less bookkeeping). Ignored when ``mask``
-            or ``recurrent_mask`` is given.
+            or ``recurrent_mask`` or ``weight_hr`` is given.
         recurrent_mask: None, or (B, H): multiplies h_{t-1} where it enters the gates, the
             same mask at every step (recurrent dropout, ``dropout.dropout_lstm_layer``).
+        weight_hr: None, or the projection (P, H) of ``lstm_cell``; then h, the output and
+            weight_hh have P features instead of H (h (B, P), weight_hh (4H, P)).
 
     Returns:
         ``(output, (h, c))``: output (T, B, H) holds the state h after each step, in input
@@ -93,8 +104,9 @@ def lstm_layer(
     # x_proj[t] in the loop: the backward of each x_proj[t] is a zero (T, B, 4H) tensor
     # with one step filled in, T of them added up, work that grows as T^2 (chapter ``05_torch_lstm``
     # measures it); unbind's backward stacks the T steps' gradients once.
-    x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, -1)
-    if handwritten_backward and mask is None and recurrent_mask is None:
+    # view with the width spelled out: -1 is ambiguous for an empty batch (B = 0).
+    x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, weight_ih.shape[0])
+    if handwritten_backward and mask is None and recurrent_mask is None and weight_hr is None:
         if reverse:
             hs, h, c = lstm_loop(x_proj.flip(0), h, c, weight_hh)
             return hs.flip(0), (h, c)
@@ -104,7 +116,7 @@ def lstm_layer(
     outputs = [h] * T  # placeholders, each overwritten below
     for t in reversed(range(T)) if reverse else range(T):
         h_in = h if recurrent_mask is None else h * recurrent_mask
-        h_new, c_new = lstm_cell(x_proj[t], h_in, c, weight_hh)
+        h_new, c_new = lstm_cell(x_proj[t], h_in, c, weight_hh, weight_hr)
         if mask is None:
             h, c = h_new, c_new
         else:
@@ -161,7 +173,8 @@ def gru_layer(
     """
     T, B, D = x.shape
     # Hoisted and unbound for the same reasons as in lstm_layer.
-    x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias_ih).view(T, B, -1).unbind(0)
+    x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias_ih).view(T, B, weight_ih.shape[0])
+    x_proj = x_proj.unbind(0)
     outputs = [h] * T  # placeholders, each overwritten below
     for t in reversed(range(T)) if reverse else range(T):
         h_new = gru_cell(x_proj[t], h, weight_hh, bias_hh)
