@@ -12,6 +12,7 @@ from lstm_course.layers.initialization import (
     orthogonal_recurrent_,
     remove_forget_gate_,
     set_forget_bias_,
+    set_gate_bias_,
 )
 
 H = 5
@@ -104,3 +105,18 @@ def test_orthogonal_recurrent():
         orthogonal_recurrent_(nn.RNN(2, 8), gain=0.0)
     with pytest.raises(ValueError, match="bias=True"):
         set_forget_bias_(nn.LSTM(2, 3, bias=False), 1.0)
+
+
+def test_set_gate_bias_and_chrono_forget_half():
+    lstm = set_gate_bias_(nn.LSTM(2, H), "i", -3.0)
+    assert torch.all(_blocks(lstm.bias_ih_l0)[0] == -3) and torch.all(
+        _blocks(lstm.bias_hh_l0)[0] == 0
+    )
+    with pytest.raises(ValueError, match="gate"):
+        set_gate_bias_(lstm, "z", 1.0)
+    torch.manual_seed(0)
+    lstm = nn.LSTM(2, H)
+    before = _blocks(lstm.bias_ih_l0.detach().clone())[0]
+    chrono_init_(lstm, 100, torch.Generator().manual_seed(0), input_gate=False)
+    assert torch.equal(_blocks(lstm.bias_ih_l0.detach())[0], before)
+    assert torch.all(_blocks(lstm.bias_ih_l0.detach())[1] >= 0)

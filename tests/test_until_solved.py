@@ -90,6 +90,16 @@ def test_build_model_is_seeded(contestant, task):
     assert a(x).shape == ((2,) if task == "adding" else (2, 8))
 
 
+def test_build_model_initializations():
+    m = build_model("LSTM b_f=3 b_i=-3", "adding", 50, 4, 0).rnn
+    b_i, b_f = m.bias_ih_l0.detach().chunk(4)[:2]
+    assert torch.all(b_i == -3) and torch.all(b_f == 3)
+    chrono = build_model("LSTM chrono", "adding", 50, 4, 0).rnn.bias_ih_l0.detach().chunk(4)
+    half = build_model("LSTM chrono-f", "adding", 50, 4, 0).rnn.bias_ih_l0.detach().chunk(4)
+    assert torch.equal(chrono[1], half[1]) and torch.equal(chrono[0], -chrono[1])
+    assert not torch.equal(half[0], -half[1])
+
+
 def test_build_model_rejects_unknowns():
     with pytest.raises(ValueError, match="contestant"):
         build_model("LSTM b_f=9", "adding", 50, 8, 0)
@@ -116,7 +126,7 @@ def test_chains_give_the_same_numbers_side_by_side_and_alone():
 
 
 def _result(contestant, seed, lag, solved):
-    run = SolveRun(solved, 1, solved, 0, 1, 0.0, 0.0, ())
+    run = SolveRun(solved, 1, solved, 0.0 if solved else 1.0, 0, 1, 0.0, 0.0, ())
     return LagResult(contestant, "adding", lag, seed, 4, 1, run)
 
 
@@ -135,3 +145,14 @@ def test_success_counts_and_longest_majority():
     assert counts == {50: (3, 3), 100: (2, 3), 200: (1, 3), 500: (0, 3)}
     assert longest_majority(counts) == 100
     assert longest_majority({50: (1, 3)}) == 0
+
+
+def test_best_loss_ratio():
+    run = train_until_solved(
+        _Constant(), _constant_task(0.5), _within(0.04), 2000, 0.25, lr=0.05, window=320
+    )
+    assert run.best_loss_ratio < 0.5  # a mean over the whole short run, descent included
+    stuck = train_until_solved(
+        _Constant(), _constant_task(5.0), _within(0.04), 150, 25.0, lr=1e-6, window=64
+    )
+    assert stuck.best_loss_ratio == pytest.approx(1.0, rel=1e-3)

@@ -36,7 +36,7 @@ from lstm_course.layers.initialization import (
     chrono_init_,
     orthogonal_recurrent_,
     remove_forget_gate_,
-    set_forget_bias_,
+    set_gate_bias_,
 )
 from lstm_course.training.until_solved import SolveRun, train_until_solved
 
@@ -54,7 +54,8 @@ __all__ = [
 ]
 
 #: name -> (torch.nn layer, initialization). "LSTM b_f=k" starts the forget gate near
-#: sigmoid(k); "chrono" is Tallec & Ollivier's (2018) with max_lag = the task's lag;
+#: sigmoid(k) ("b_i=j": and the input gate near sigmoid(j)); "chrono" is Tallec &
+#: Ollivier's (2018) with max_lag = the task's lag, "chrono-f" only its forget half;
 #: "LSTM 1997" has its forget gate pinned open (the original cell, no forgetting).
 CONTESTANTS = {
     "RNN": ("RNN", "orthogonal"),
@@ -62,7 +63,9 @@ CONTESTANTS = {
     "LSTM b_f=1": ("LSTM", "forget_bias=1"),
     "LSTM b_f=2": ("LSTM", "forget_bias=2"),
     "LSTM b_f=3": ("LSTM", "forget_bias=3"),
+    "LSTM b_f=3 b_i=-3": ("LSTM", "forget_bias=3,input_bias=-3"),
     "LSTM chrono": ("LSTM", "chrono"),
+    "LSTM chrono-f": ("LSTM", "chrono_forget"),
     "LSTM 1997": ("LSTM", "no_forget_gate"),
     "GRU": ("GRU", "pytorch"),
 }
@@ -74,9 +77,11 @@ def _initialize(rnn: nn.Module, init: str, lag: int, generator: torch.Generator)
     if init == "orthogonal":
         orthogonal_recurrent_(rnn)
     elif init.startswith("forget_bias="):
-        set_forget_bias_(rnn, float(init.split("=")[1]))
-    elif init == "chrono":
-        chrono_init_(rnn, lag, generator)
+        for setting in init.split(","):  # e.g. "forget_bias=3,input_bias=-3"
+            gate, value = setting.split("_bias=")
+            set_gate_bias_(rnn, gate[0], float(value))
+    elif init in ("chrono", "chrono_forget"):
+        chrono_init_(rnn, lag, generator, input_gate=init == "chrono")
     elif init == "no_forget_gate":
         remove_forget_gate_(rnn)
 

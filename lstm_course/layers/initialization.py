@@ -3,7 +3,8 @@
 Each works in place on a ``torch.nn.LSTM`` / ``nn.RNN`` or on the course's drop-ins
 (same parameter names), on every layer and direction, and returns the module:
 
-- :func:`set_forget_bias_`: the forget gate starts near ``sigmoid(value)``;
+- :func:`set_gate_bias_`: one gate (i, f, g or o) starts near ``sigmoid(value)``, and
+  :func:`set_forget_bias_`, the forget gate's;
 - :func:`chrono_init_`: chrono initialization (Tallec & Ollivier 2018), forget biases
   spread so that the cells' memory times cover 1 to ``max_lag`` steps;
 - :func:`remove_forget_gate_`: the forget gate pinned open (f = 1 exactly, and it stays
@@ -24,6 +25,7 @@ from torch import nn
 from lstm_course.checks import check_int
 
 __all__ = [
+    "set_gate_bias_",
     "set_forget_bias_",
     "chrono_init_",
     "remove_forget_gate_",
@@ -59,18 +61,29 @@ def _gate_block(module: nn.Module, gate: int) -> slice:
 
 
 @torch.no_grad()
+def set_gate_bias_(lstm: nn.Module, gate: str, value: float) -> nn.Module:
+    """Gate ``gate``'s block ("i", "f", "g" or "o") of ``bias_ih`` set to ``value``, of
+    ``bias_hh`` to 0, so that the gate starts near ``sigmoid(value)``."""
+    if gate not in ("i", "f", "g", "o"):
+        raise ValueError(f"gate must be one of 'i', 'f', 'g', 'o' (PyTorch's order), got {gate!r}")
+    rows = _gate_block(lstm, "ifgo".index(gate))
+    for suffix in _layer_suffixes(lstm, "bias_ih_"):
+        getattr(lstm, f"bias_ih_{suffix}")[rows] = value
+        getattr(lstm, f"bias_hh_{suffix}")[rows] = 0.0
+    return lstm
+
+
 def set_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
     """Forget-gate block of ``bias_ih`` set to ``value``, of ``bias_hh`` to 0."""
-    forget = _gate_block(lstm, 1)
-    for suffix in _layer_suffixes(lstm, "bias_ih_"):
-        getattr(lstm, f"bias_ih_{suffix}")[forget] = value
-        getattr(lstm, f"bias_hh_{suffix}")[forget] = 0.0
-    return lstm
+    return set_gate_bias_(lstm, "f", value)
 
 
 @torch.no_grad()
 def chrono_init_(
-    lstm: nn.Module, max_lag: int, generator: torch.Generator | None = None
+    lstm: nn.Module,
+    max_lag: int,
+    generator: torch.Generator | None = None,
+    input_gate: bool = True,
 ) -> nn.Module:
     """Chrono initialization (Tallec & Ollivier 2018, "Can recurrent neural networks warp
     time?"): ``b_f = log(u)`` with u drawn uniformly from [1, max_lag - 1] per unit, and
@@ -79,7 +92,8 @@ def chrono_init_(
     A unit whose forget gate sits at sigmoid(log u) = u / (1 + u) keeps a fraction
     1 - 1/(1 + u) per step, a memory of about u steps, so the units' memories spread over
     the range of lags the task may need; the input gate starts about as shut as the
-    forget gate is open.
+    forget gate is open. ``input_gate=False`` leaves the input gate's biases as they
+    are, to tell the two halves' effects apart.
     """
     check_int("max_lag", max_lag, 3, why=" (u is drawn from [1, max_lag - 1])")
     input_rows, forget = _gate_block(lstm, 0), _gate_block(lstm, 1)
@@ -87,8 +101,9 @@ def chrono_init_(
         bias_ih, bias_hh = getattr(lstm, f"bias_ih_{suffix}"), getattr(lstm, f"bias_hh_{suffix}")
         u = 1 + (max_lag - 2) * torch.rand(lstm.hidden_size, generator=generator)
         b_f = torch.log(u).to(bias_ih.dtype)
-        bias_ih[forget], bias_ih[input_rows] = b_f, -b_f
-        bias_hh[forget], bias_hh[input_rows] = 0.0, 0.0
+        bias_ih[forget], bias_hh[forget] = b_f, 0.0
+        if input_gate:
+            bias_ih[input_rows], bias_hh[input_rows] = -b_f, 0.0
     return lstm
 
 
