@@ -8,6 +8,7 @@ from lstm_course.layers import LSTM
 from lstm_course.layers.cells import NoForgetGateLSTMCell
 from lstm_course.layers.initialization import (
     PINNED_FORGET_BIAS,
+    chrono_gru_init_,
     chrono_init_,
     orthogonal_recurrent_,
     remove_forget_gate_,
@@ -120,3 +121,12 @@ def test_set_gate_bias_and_chrono_forget_half():
     chrono_init_(lstm, 100, torch.Generator().manual_seed(0), input_gate=False)
     assert torch.equal(_blocks(lstm.bias_ih_l0.detach())[0], before)
     assert torch.all(_blocks(lstm.bias_ih_l0.detach())[1] >= 0)
+
+
+def test_chrono_gru_init():
+    gru = chrono_gru_init_(nn.GRU(2, 1000), 200, torch.Generator().manual_seed(0))
+    b_r, b_z, b_n = gru.bias_ih_l0.detach().chunk(3)
+    assert torch.all(b_z >= 0) and torch.all(b_z <= math.log(199) + 1e-6)
+    assert torch.all(gru.bias_hh_l0.detach().chunk(3)[1] == 0)
+    with pytest.raises(ValueError, match="GRU"):
+        chrono_gru_init_(nn.LSTM(2, 3), 50)

@@ -33,6 +33,7 @@ from lstm_course.experiments.long_lags import (
     remember_first,
 )
 from lstm_course.layers.initialization import (
+    chrono_gru_init_,
     chrono_init_,
     orthogonal_recurrent_,
     remove_forget_gate_,
@@ -68,6 +69,7 @@ CONTESTANTS = {
     "LSTM chrono-f": ("LSTM", "chrono_forget"),
     "LSTM 1997": ("LSTM", "no_forget_gate"),
     "GRU": ("GRU", "pytorch"),
+    "GRU chrono": ("GRU", "chrono_gru"),
 }
 #: The memory task's sizes: 8 signal symbols (and classes), 4 distractors.
 MEMORY_SYMBOLS, MEMORY_DISTRACTORS = 8, 4
@@ -80,6 +82,8 @@ def _initialize(rnn: nn.Module, init: str, lag: int, generator: torch.Generator)
         for setting in init.split(","):  # e.g. "forget_bias=3,input_bias=-3"
             gate, value = setting.split("_bias=")
             set_gate_bias_(rnn, gate[0], float(value))
+    elif init == "chrono_gru":
+        chrono_gru_init_(rnn, lag, generator)
     elif init in ("chrono", "chrono_forget"):
         chrono_init_(rnn, lag, generator, input_gate=init == "chrono")
     elif init == "no_forget_gate":

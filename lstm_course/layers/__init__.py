@@ -35,6 +35,7 @@ from lstm_course.layers.functional import gru_cell, gru_layer, lstm_cell, lstm_l
 from lstm_course.layers.gated_cell import GatedCell
 from lstm_course.layers.handwritten_backward import lstm_loop
 from lstm_course.layers.initialization import (
+    chrono_gru_init_,
     chrono_init_,
     orthogonal_recurrent_,
     remove_forget_gate_,
@@ -58,6 +59,7 @@ __all__ = [
     "PeepholeLSTMCell",
     "RecurrentBase",
     "RecurrentLayer",
+    "chrono_gru_init_",
     "chrono_init_",
     "dropout_lstm_layer",
     "dropout_mask",

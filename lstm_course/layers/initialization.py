@@ -7,6 +7,7 @@ Each works in place on a ``torch.nn.LSTM`` / ``nn.RNN`` or on the course's drop-
   :func:`set_forget_bias_`, the forget gate's;
 - :func:`chrono_init_`: chrono initialization (Tallec & Ollivier 2018), forget biases
   spread so that the cells' memory times cover 1 to ``max_lag`` steps;
+- :func:`chrono_gru_init_`: the GRU's counterpart, for its update gate;
 - :func:`remove_forget_gate_`: the forget gate pinned open (f = 1 exactly, and it stays
   so in training), which is the 1997 LSTM's cell: ``c_t = c_{t-1} + i_t * g_t``;
 - :func:`orthogonal_recurrent_`: a plain RNN's W_hh orthogonal, biases zero, the standard
@@ -28,6 +29,7 @@ __all__ = [
     "set_gate_bias_",
     "set_forget_bias_",
     "chrono_init_",
+    "chrono_gru_init_",
     "remove_forget_gate_",
     "orthogonal_recurrent_",
     "PINNED_FORGET_BIAS",
@@ -105,6 +107,27 @@ def chrono_init_(
         if input_gate:
             bias_ih[input_rows], bias_hh[input_rows] = -b_f, 0.0
     return lstm
+
+
+@torch.no_grad()
+def chrono_gru_init_(
+    gru: nn.Module, max_lag: int, generator: torch.Generator | None = None
+) -> nn.Module:
+    """Chrono initialization for a GRU (Tallec & Ollivier 2018): in PyTorch's convention
+    ``h_t = (1 - z_t) * n_t + z_t * h_{t-1}`` the update gate z keeps the state, so its
+    ``bias_ih`` block gets ``log(u)``, u uniform on [1, max_lag - 1] per unit, and its
+    ``bias_hh`` block 0 (rows r, z, n; z is the second block)."""
+    check_int("max_lag", max_lag, 3, why=" (u is drawn from [1, max_lag - 1])")
+    blocks = getattr(gru, "num_gates", None) or {"GRU": 3}.get(getattr(gru, "mode", None))
+    if blocks != 3:
+        raise ValueError(f"expected a GRU (3 gate blocks r, z, n), got {type(gru).__name__}")
+    update = slice(gru.hidden_size, 2 * gru.hidden_size)
+    for suffix in _layer_suffixes(gru, "bias_ih_"):
+        u = 1 + (max_lag - 2) * torch.rand(gru.hidden_size, generator=generator)
+        bias_ih = getattr(gru, f"bias_ih_{suffix}")
+        bias_ih[update] = torch.log(u).to(bias_ih.dtype)
+        getattr(gru, f"bias_hh_{suffix}")[update] = 0.0
+    return gru
 
 
 @torch.no_grad()
