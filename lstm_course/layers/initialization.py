@@ -51,13 +51,15 @@ def _layer_suffixes(module: nn.Module, prefix: str) -> list[str]:
     return [name[len(prefix) :] for name in names]
 
 
+def _check_mode(module: nn.Module, mode: str) -> None:
+    """``nn.RNNBase``'s ``mode`` ("LSTM", "GRU", ...), which the course's drop-ins share."""
+    if getattr(module, "mode", None) != mode:
+        raise ValueError(f"expected an {mode}, got {type(module).__name__}")
+
+
 def _gate_block(module: nn.Module, gate: int) -> slice:
     """Rows of gate ``gate`` (PyTorch's order i, f, g, o = 0..3) in an LSTM's weights."""
-    blocks = getattr(module, "num_gates", None) or {"LSTM": 4}.get(getattr(module, "mode", None))
-    if blocks != 4:
-        raise ValueError(
-            f"expected an LSTM (4 gate blocks i, f, g, o), got {type(module).__name__}"
-        )
+    _check_mode(module, "LSTM")
     hidden = module.hidden_size
     return slice(gate * hidden, (gate + 1) * hidden)
 
@@ -118,9 +120,7 @@ def chrono_gru_init_(
     ``bias_ih`` block gets ``log(u)``, u uniform on [1, max_lag - 1] per unit, and its
     ``bias_hh`` block 0 (rows r, z, n; z is the second block)."""
     check_int("max_lag", max_lag, 3, why=" (u is drawn from [1, max_lag - 1])")
-    blocks = getattr(gru, "num_gates", None) or {"GRU": 3}.get(getattr(gru, "mode", None))
-    if blocks != 3:
-        raise ValueError(f"expected a GRU (3 gate blocks r, z, n), got {type(gru).__name__}")
+    _check_mode(gru, "GRU")
     update = slice(gru.hidden_size, 2 * gru.hidden_size)
     for suffix in _layer_suffixes(gru, "bias_ih_"):
         u = 1 + (max_lag - 2) * torch.rand(gru.hidden_size, generator=generator)

@@ -31,9 +31,6 @@ class SolveRun:
     Attributes:
         solved: the stopping rule fired within the budget.
         updates: Adam updates made: to solve, or the whole budget.
-        left_plateau: the running training loss (mean of 100 updates) fell below
-            ``plateau_fraction`` times the baseline loss, so the network found the
-            signal even if it missed the precision.
         best_loss_ratio: the lowest running training loss (mean of 100 updates) over
             the baseline loss: about 1 on the plateau, about 0.5 on the adding problem
             for a network that found one of the two values, near 0 when solved.
@@ -46,7 +43,6 @@ class SolveRun:
 
     solved: bool
     updates: int
-    left_plateau: bool
     best_loss_ratio: float
     test_wrong: int
     test_size: int
@@ -95,7 +91,6 @@ def train_until_solved(
     clip_grad_norm: float = 1.0,
     window: int = 2000,
     test_size: int = 2560,
-    plateau_fraction: float = 0.5,
     seed: int = 0,
     progress: bool = False,
 ) -> SolveRun:
@@ -111,7 +106,7 @@ def train_until_solved(
             below 0.04.
         max_updates: the budget, in Adam updates.
         baseline_loss: the loss of a constant guess (e.g. the target's variance), the
-            plateau that ``left_plateau`` measures against.
+            plateau that ``best_loss_ratio`` is measured against.
         window: how many of the most recent training sequences must all be correct
             (the paper's 2,000).
         test_size: the test set's size (the paper's 2,560), drawn from a generator
@@ -126,7 +121,6 @@ def train_until_solved(
     check_int("window", window, batch_size, why=" (at least one batch)")
     check_int("test_size", test_size)
     check_positive("baseline_loss", baseline_loss)
-    check_positive("plateau_fraction", plateau_fraction)
     check_bool("progress", progress)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -156,7 +150,6 @@ def train_until_solved(
     return SolveRun(
         solved=solved,
         updates=len(losses),
-        left_plateau=bool(smooth) and min(smooth) < plateau_fraction * baseline_loss,
         best_loss_ratio=min(smooth) / baseline_loss if smooth else float("nan"),
         test_wrong=wrong,
         test_size=test_size,
