@@ -17,7 +17,7 @@ in this list, never up:
     data/          datasets (download, checksum, loaders), text (tokenizer, Vocab) and
                    batching (padding, packing, BPTT batches)
     plot.py, diagrams.py   the figures the chapters draw
-    runtime.py     modes (full/fast), seeds, device, plot defaults
+    runtime.py     modes (full/fast), seeds, device, plot defaults, jobs in worker processes
     checks.py      argument checks shared by every public function
 
 Where does X live? The LSTM layer: ``layers.LSTM``. The NumPy LSTM: ``scratch``. The

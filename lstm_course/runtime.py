@@ -1,4 +1,5 @@
-"""One-call notebook setup: mode (full/fast), seeds, device, plot defaults, banner.
+"""One-call notebook setup: mode (full/fast), seeds, device, plot defaults, banner; and
+independent jobs run side by side in one-thread worker processes (:func:`map_in_workers`).
 
 Every notebook's first code cell is ``setup()``. Sizes that differ between a reader's
 full run and CI's fast run come from :func:`pick` or :func:`config`, so a notebook
@@ -10,11 +11,16 @@ from __future__ import annotations
 import os
 import platform
 import random
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
+from multiprocessing import get_context
 from types import SimpleNamespace
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from lstm_course.checks import check_int
 
@@ -29,6 +35,8 @@ __all__ = [
     "set_plot_defaults",
     "Runtime",
     "setup",
+    "default_workers",
+    "map_in_workers",
 ]
 
 FAST_ENV = "LSTM_COURSE_FAST"
@@ -169,3 +177,63 @@ def setup(
     if not quiet:
         print(runtime.banner())
     return runtime
+
+
+def default_workers(device: torch.device | str = "cpu") -> int:
+    """How many one-thread workers :func:`map_in_workers` should use: one per CPU core on
+    a CPU, one on a GPU (jobs would only queue for it)."""
+    return 1 if torch.device(device).type != "cpu" else max(1, os.cpu_count() or 1)
+
+
+def _one_thread(fn: Callable, item):
+    torch.set_num_threads(1)
+    return fn(item)
+
+
+def map_in_workers(
+    fn: Callable,
+    items: Sequence,
+    workers: int = 1,
+    *,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+    progress: bool = True,
+    desc: str = "jobs",
+) -> list:
+    """``[fn(item) for item in items]``, computed in ``workers`` processes of one thread.
+
+    Independent small-network trainings run faster this way on a CPU than one after
+    another with every thread each: two one-thread jobs on two cores did 1.4 times the
+    work of one two-thread job in the sentiment chapter's measurement, since the
+    matrices are too small to keep two threads busy. Workers start fresh ("spawn"), so a
+    result does not depend on the parent's state, and ``initializer(*initargs)`` runs
+    once in each (to receive large shared data once, not with every item). ``fn``,
+    ``initializer`` and the items must be picklable (module-level functions).
+    ``workers=1`` runs everything here, in order, with the current thread count.
+
+    Returns the results in the order of ``items``.
+    """
+    workers = check_int("workers", workers)
+    items = list(items)
+    bar = tqdm(total=len(items), desc=desc, disable=not progress)
+    if workers == 1:
+        if initializer is not None:
+            initializer(*initargs)
+        results = []
+        for item in items:
+            results.append(fn(item))
+            bar.update()
+    else:
+        results = [None] * len(items)
+        context = get_context("spawn")
+        with ProcessPoolExecutor(
+            min(workers, len(items)) or 1, context, initializer, initargs
+        ) as pool:
+            futures = {
+                pool.submit(partial(_one_thread, fn), item): i for i, item in enumerate(items)
+            }
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+    bar.close()
+    return results

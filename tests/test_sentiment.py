@@ -24,16 +24,21 @@ from lstm_course.experiments.sentiment import (
 )
 from lstm_course.experiments.sentiment_baseline import (
     TFIDF_GRID,
-    TfidfFeatures,
-    fit_logistic,
     grid_search,
     log_count_ratio,
-    logistic_logits,
     nbsvm,
     nbsvm_interpolate,
-    ngrams,
     tfidf_logistic,
 )
+
+
+def ngrams(tokens, n_max=2):
+    """The reference the baselines' features are checked against: the tokens, then every
+    run of 2..n_max tokens joined by a space."""
+    out = list(tokens)
+    for n in range(2, n_max + 1):
+        out += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return out
 
 
 def test_keras_pad_pads_and_truncates_at_the_front():
@@ -147,24 +152,6 @@ def test_review_loader_batches_and_buckets():
         review_loader(ids, [0] * 6, 0)
     with pytest.raises(TypeError, match="bucket must be True or False"):
         review_loader(ids, [0] * 6, 2, bucket="yes")
-
-
-def test_tfidf_and_logistic_regression_separate_a_toy_task():
-    docs = [["good", "film"], ["great", "good"], ["bad", "film"], ["awful", "bad"]] * 5
-    y = torch.tensor([1, 1, 0, 0] * 5)
-    assert ngrams(["a", "b", "c"]) == ["a", "b", "c", "a b", "b c"]
-    feats = TfidfFeatures(min_df=2).fit(docs)
-    X = feats.transform(docs)
-    assert X.shape == (20, len(feats.index))
-    dense = X.to_dense()
-    torch.testing.assert_close(dense.norm(dim=1), torch.ones(20))
-    # idf: 'film' (in half the docs) weighs less than 'great' (in a quarter)
-    assert feats.idf[feats.index["film"]] < feats.idf[feats.index["great"]]
-    assert math.isclose(feats.idf[feats.index["film"]].item(), math.log(21 / 11) + 1, rel_tol=1e-6)
-    w, b = fit_logistic(X, y, l2=1e-3)
-    assert ((logistic_logits(X, w, b) > 0).long() == y).all()
-    with pytest.raises(ValueError, match="min_df"):
-        TfidfFeatures(min_df=50).fit(docs)
 
 
 # --- scikit-learn baselines -----------------------------------------------------------

@@ -5,8 +5,9 @@
 - ``long_lags``: the adding problem (the 1997 paper's and the modern variant) and the
   memory task, and the models that learn them;
 - ``lag_study``: contestants trained over seeds and lags, chains run side by side;
-- ``sentiment``: IMDB classification with an LSTM; ``sentiment_baseline``: its linear
-  baselines (TF-IDF and logistic regression, NBSVM);
+- ``sentiment``: IMDB classification with an LSTM (and Keras's IMDB encoding);
+  ``sentiment_study``: its recipes trained over seeds under one protocol;
+  ``sentiment_baseline``: its linear baselines (TF-IDF and logistic regression, NBSVM);
 - ``ptb``: Zaremba et al.'s Penn Treebank recipes and their command line;
 - ``variant_study``: LSTM variants compared over seeds;
 - ``regularization``: the language model with every dropout placement;
@@ -24,6 +25,7 @@ from lstm_course.experiments import (
     regularization,
     sentiment,
     sentiment_baseline,
+    sentiment_study,
     vanishing_gradients,
     variant_study,
     wrong_equations,
@@ -38,6 +40,7 @@ __all__ = [
     "regularization",
     "sentiment",
     "sentiment_baseline",
+    "sentiment_study",
     "vanishing_gradients",
     "variant_study",
     "wrong_equations",

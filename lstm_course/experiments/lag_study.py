@@ -13,15 +13,11 @@ networks this small.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from lstm_course.checks import check_int
 from lstm_course.experiments.long_lags import (
@@ -39,6 +35,7 @@ from lstm_course.layers.initialization import (
     remove_forget_gate_,
     set_gate_bias_,
 )
+from lstm_course.runtime import default_workers, map_in_workers
 from lstm_course.training.until_solved import SolveRun, train_until_solved
 
 __all__ = [
@@ -184,36 +181,19 @@ def run_chain(chain: Chain) -> list[LagResult]:
     return results
 
 
-def _one_thread_chain(chain: Chain) -> list[LagResult]:
-    torch.set_num_threads(1)
-    return run_chain(chain)
-
-
 def run_chains(
     chains: Sequence[Chain], workers: int | None = None, progress: bool = True
 ) -> list[LagResult]:
     """Run independent chains in ``workers`` processes of one thread each (default: one
     per CPU core, at most 2), longest budgets first so the last to finish is short.
 
-    Each worker starts fresh ("spawn"), so the result does not depend on the parent's
-    state: a chain's numbers are the same run alone or beside others. ``workers=1`` runs
-    in this process."""
-    workers = workers or min(2, os.cpu_count() or 1)
-    check_int("workers", workers)
+    Each worker starts fresh ("spawn", :func:`lstm_course.runtime.map_in_workers`), so a
+    chain's numbers are the same run alone or beside others. ``workers=1`` runs in this
+    process."""
+    workers = workers or min(2, default_workers())
     order = sorted(chains, key=lambda c: -sum(c.budgets[lag] * lag for lag in c.lags))
-    results: list[LagResult] = []
-    bar = tqdm(total=len(order), desc="chains", disable=not progress)
-    if workers == 1:
-        for chain in order:
-            results += run_chain(chain)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_one_thread_chain, chain) for chain in order]
-            for future in as_completed(futures):
-                results += future.result()
-                bar.update()
-    bar.close()
+    runs = map_in_workers(run_chain, order, workers, progress=progress, desc="chains")
+    results = [result for run in runs for result in run]
     return sorted(results, key=lambda r: (r.task, r.contestant, r.seed, r.lag))
 
 

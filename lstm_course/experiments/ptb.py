@@ -167,8 +167,8 @@ def perplexity(model: LanguageModel, ids: torch.Tensor, batch: int = 1, bptt: in
     inputs and targets (T, batch) each, T = ``bptt`` (shorter last window).
 
     ``batch=1`` reads the text as one stream with the state carried throughout, as
-    Zaremba et al.'s code scored validation and test; more streams are faster but
-    each starts from a zero state, which costs a little.
+    Zaremba et al.'s code scored the test set (its validation read 20 streams); more
+    streams are faster but each starts from a zero state, which costs a little.
     """
     return math.exp(evaluate(model, bptt_batches(batchify(ids, batch), bptt)))
 

@@ -19,10 +19,16 @@ from torch.utils.data import DataLoader
 
 from lstm_course.checks import check_bool, check_int, check_probability
 from lstm_course.data.batching import BucketBatchSampler, last_valid_step, pack, pad_batch, unpack
+from lstm_course.data.text import Vocab
 from lstm_course.layers.dropout import DropoutLSTM
 from lstm_course.training.model_tools import eval_mode, model_device
 
 __all__ = [
+    "KERAS_FILTERS",
+    "KERAS_SPECIALS",
+    "keras_words",
+    "keras_vocab",
+    "keras_encode",
     "POOLINGS",
     "keras_pad",
     "reverse_padded",
@@ -34,6 +40,39 @@ __all__ = [
 ]
 
 POOLINGS = ("last", "max", "mean", "maxmean")
+
+#: Keras's ``Tokenizer`` default ``filters``: each becomes a space before the split.
+KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+#: ``keras.datasets.imdb``'s reserved indices: 0 padding, 1 start of review
+#: (``start_char``), 2 out of vocabulary (``oov_char``), 3 unused (words start at
+#: ``index_from=3`` + 1).
+KERAS_SPECIALS = ("<pad>", "<start>", "<unk>", "<unused>")
+_KERAS_TABLE = str.maketrans(KERAS_FILTERS, " " * len(KERAS_FILTERS))
+
+
+def keras_words(text: str) -> list[str]:
+    """Keras's ``text_to_word_sequence`` with its defaults: lowercase, every character
+    of :data:`KERAS_FILTERS` replaced by a space, split on whitespace. Punctuation
+    goes, the apostrophe stays, and ``<br />`` leaves the word ``br``, as in Keras's
+    IMDB: ``"Great!<br />Don't."`` -> ``['great', 'br', "don't"]``."""
+    if not isinstance(text, str):
+        raise TypeError(f"keras_words needs a str, got {type(text).__name__}")
+    return text.lower().translate(_KERAS_TABLE).split()
+
+
+def keras_vocab(word_lists: Sequence[Sequence[str]], num_words: int = 20_000) -> Vocab:
+    """The vocabulary of ``keras.datasets.imdb.load_data(num_words=...)``: indices 0..3
+    are :data:`KERAS_SPECIALS`, then the most frequent words, ``num_words`` indices in
+    all (19,996 words for 20,000); rarer words map to index 2. Build it from the
+    training reviews only (Keras's index was counted over its whole corpus)."""
+    num_words = check_int("num_words", num_words, len(KERAS_SPECIALS) + 1)
+    return Vocab(word_lists, max_size=num_words, specials=KERAS_SPECIALS)
+
+
+def keras_encode(vocab: Vocab, words: Sequence[str]) -> list[int]:
+    """One review's ids as Keras's IMDB gives them: the start mark (1), then each word's
+    index in ``vocab`` (:func:`keras_vocab`), 2 for a word outside it."""
+    return [vocab.stoi["<start>"], *vocab.encode(words)]
 
 
 def keras_pad(sequences: Sequence[Sequence[int]], maxlen: int, pad_index: int = 0) -> Tensor:
@@ -133,6 +172,9 @@ class SentimentLSTM(nn.Module):
         dropout, recurrent_dropout: Keras-style masks on the LSTM's input and on
             h_{t-1} (see :class:`~lstm_course.layers.dropout.DropoutLSTM`);
             unidirectional and unpacked only (it is a Python loop).
+        pad_index: the embedding row kept at zero and out of training (``padding_idx``),
+            or None for none: Keras trains index 0 like any word, which matters when the
+            model reads the padding (front padding).
 
     ``forward(tokens (B, T), lengths (B,)) -> logits (B,)``. The LSTMs are
     ``self.lstm`` and, if bidirectional, ``self.lstm_reverse``, each one-layer and
@@ -152,7 +194,7 @@ class SentimentLSTM(nn.Module):
         output_dropout: float = 0.0,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        pad_index: int = 0,
+        pad_index: int | None = 0,
     ):
         super().__init__()
         check_bool("bidirectional", bidirectional)
