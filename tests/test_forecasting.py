@@ -122,3 +122,32 @@ def test_lstm_forecaster_shapes_and_errors():
         fc.LSTMForecaster(8, horizon=0)
     with pytest.raises(TypeError, match=r"hidden_size must be an int >= 1, got True \(bool\)"):
         fc.LSTMForecaster(True)
+
+
+def test_linear_ar_equals_statsmodels_autoreg():
+    from statsmodels.tsa.ar_model import AutoReg
+
+    y = np.cumsum(np.random.default_rng(1).standard_normal(300)) + np.sin(np.arange(300) / 2)
+    for order in (1, 3, 13):
+        ours = fc.fit_linear_ar(y, order)
+        theirs = AutoReg(y, lags=order, trend="c").fit().params  # (const, lag 1, ..., lag p)
+        assert np.allclose(ours[0], theirs[0]) and np.allclose(ours[1:][::-1], theirs[1:])
+        c, _ = fc.origin_windows(y, np.arange(order, 300), order, 1)
+        fitted = AutoReg(y, lags=order, trend="c").fit().fittedvalues
+        assert np.allclose(fc.predict_linear_ar(ours, c), fitted)
+
+
+def test_sarima_forecaster_filters_each_context_with_the_fitted_parameters():
+    rng = np.random.default_rng(2)
+    t = np.arange(120)
+    y = 0.05 * t + np.sin(2 * np.pi * t / 12) + 0.1 * rng.standard_normal(120)
+    result = fc.fit_sarima(y[:96], (0, 1, 1), (0, 1, 1, 12))
+    forecast = fc.sarima_forecaster(result, 6)
+    assert np.allclose(forecast(y[None, :96])[0], result.forecast(6))  # its own history
+    c, targets = fc.origin_windows(y, np.array([96, 100, 110]), 60, 6)
+    out = forecast(c)
+    assert out.shape == (3, 6)
+    assert fc.mae(out, targets) < 0.3  # noise sd 0.1: the seasonal model follows the series
+    assert np.allclose(result.params, fc.fit_sarima(y[:96], (0, 1, 1), (0, 1, 1, 12)).params)
+    with pytest.raises(ValueError, match="1-D series"):
+        fc.fit_sarima(y[None, :], (0, 1, 1), (0, 1, 1, 12))

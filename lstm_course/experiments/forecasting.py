@@ -1,5 +1,6 @@
-"""Forecasting a series: rolling origins, baselines, a least-squares autoregression,
-recursive and direct multi-step forecasts, and error metrics (chapter ``13_forecasting``).
+"""Forecasting a series: rolling origins, baselines, a least-squares autoregression, a
+seasonal ARIMA (statsmodels), recursive and direct multi-step forecasts, and error
+metrics (chapter ``13_forecasting``).
 
 A *forecaster* here is any function ``contexts -> forecasts`` with contexts of shape
 (M, L), the L values before each of M forecast origins (oldest first), and forecasts
@@ -16,6 +17,7 @@ Splitting and scaling live in :mod:`lstm_course.experiments.common_mistakes` (``
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -31,6 +33,8 @@ __all__ = [
     "seasonal_naive_forecast",
     "fit_linear_ar",
     "predict_linear_ar",
+    "fit_sarima",
+    "sarima_forecaster",
     "recursive_forecast",
     "direct_forecast",
     "on_differences",
@@ -148,6 +152,41 @@ def predict_linear_ar(coef, contexts) -> np.ndarray:
     coef = np.asarray(coef, dtype=np.float64)
     contexts = _contexts(contexts, len(coef) - 1, "predict_linear_ar")
     return coef[0] + contexts[:, contexts.shape[1] - len(coef) + 1 :] @ coef[1:]
+
+
+def fit_sarima(series, order: tuple, seasonal_order: tuple):
+    """A seasonal ARIMA(p, d, q)(P, D, Q)_m fitted by maximum likelihood on ``series``.
+
+    ``order`` is (p, d, q) and ``seasonal_order`` (P, D, Q, m), as for statsmodels'
+    ``SARIMAX``, which does the work. Returns its results object; whether the optimizer
+    converged is in ``result.mle_retvals["converged"]``.
+    """
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    series = np.asarray(series, dtype=np.float64)
+    if series.ndim != 1:
+        raise ValueError(f"fit_sarima needs a 1-D series, got shape {series.shape}")
+    with warnings.catch_warnings():  # optimizer chatter: convergence is in mle_retvals
+        warnings.simplefilter("ignore")
+        return SARIMAX(series, order=order, seasonal_order=seasonal_order).fit(disp=False)
+
+
+def sarima_forecaster(result, horizon: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A forecaster (contexts (M, L) -> forecasts (M, H)) from :func:`fit_sarima`'s result.
+
+    The fitted parameters stay fixed; each context is run through the model's Kalman
+    filter afresh (``result.apply``) and forecast ``horizon`` steps on. A context should
+    hold several seasons: the filter starts from nothing at its first value.
+    """
+    horizon = check_int("horizon", horizon)
+
+    def forecast(contexts):
+        contexts = _contexts(contexts, 2, "sarima_forecaster")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.stack([result.apply(row).forecast(horizon) for row in contexts])
+
+    return forecast
 
 
 # ----------------------------------------------------------------------------------
