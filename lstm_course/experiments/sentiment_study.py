@@ -228,9 +228,7 @@ def _run(job: Job) -> RecipeRun:
 def _cost(job: Job) -> float:
     """A rough relative cost, only to start the longest jobs first."""
     r = job.recipe
-    per_epoch = (
-        min(r.maxlen, 250) * (2 if r.bidirectional else 1) * (3 if r.lstm_dropout else 1)
-    )
+    per_epoch = min(r.maxlen, 250) * (2 if r.bidirectional else 1) * (3 if r.lstm_dropout else 1)
     regularized = r.embed_dropout > 0 or r.output_dropout > 0
     expected_epochs = (
         job.epochs if job.patience is None else min(job.epochs, 10 if regularized else 5)
