@@ -202,10 +202,9 @@ def map_in_workers(
 ) -> list:
     """``[fn(item) for item in items]``, computed in ``workers`` processes of one thread.
 
-    Independent small-network trainings run faster this way on a CPU than one after
-    another with every thread each: two one-thread jobs on two cores did 1.4 times the
-    work of one two-thread job in the sentiment chapter's measurement, since the
-    matrices are too small to keep two threads busy. Workers start fresh ("spawn"), so a
+    Independent small-network trainings are expected to run faster this way on a CPU
+    than one after another with every thread each, since their matrices are too small
+    to keep two threads busy (not timed in the book; measure before relying on it). Workers start fresh ("spawn"), so a
     result does not depend on the parent's state, and ``initializer(*initargs)`` runs
     once in each (to receive large shared data once, not with every item). ``fn``,
     ``initializer`` and the items must be picklable (module-level functions).
