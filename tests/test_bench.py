@@ -3,6 +3,7 @@ import statistics
 from pathlib import Path
 
 import pytest
+import torch
 
 import lstm_course.perf.timing
 from lstm_course.perf.ceilings import training_flops
@@ -106,6 +107,10 @@ def test_measure_fields(side):
     assert r.side == side and r.shape == (3, 2, 4, 5)
     assert 0 < r.min <= r.median <= r.max
     assert r.sgemm_gflops > 0 and r.threads >= 1
+    if side == "torch" and torch.backends.mkldnn.is_available():
+        assert r.onednn_gflops > 0
+    else:
+        assert r.onednn_gflops is None
 
 
 def test_compare_needs_a_round():
@@ -120,11 +125,22 @@ def test_unknown_side_is_rejected():
         sgemm_gflops("jax", n=8)
     with pytest.raises(ValueError, match="CPU only"):
         sgemm_gflops("numpy", n=8, device="meta")
+    with pytest.raises(ValueError, match="CPU only"):
+        sgemm_gflops("onednn", n=8, device="meta")
 
 
-def test_sgemm_gflops_of_either_library():
+def test_sgemm_gflops_of_each_library():
     assert sgemm_gflops("numpy", n=64, repeat=1) > 0
     assert sgemm_gflops("torch", n=64, repeat=1, device="cpu") > 0
+    if torch.backends.mkldnn.is_available():
+        assert sgemm_gflops("onednn", n=64, repeat=1) > 0
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this build")
+def test_onednn_product_is_a_times_a_transposed():
+    a = torch.randn(32, 32)
+    product = torch._C._nn.mkldnn_linear(a.to_mkldnn(), a.to_mkldnn(), None).to_dense()
+    assert torch.allclose(product, a @ a.T, atol=1e-4)  # the 2 n^3 FLOPs sgemm_gflops counts
 
 
 def test_compare_runs_each_side_in_a_subprocess_and_formats():
@@ -137,9 +153,14 @@ def test_compare_runs_each_side_in_a_subprocess_and_formats():
     assert 0 < low <= high
     flops = training_flops(2, 2, 3, 4)
     assert row.numpy_gflops == pytest.approx(flops / row.numpy_ms / 1e6)
-    assert row.torch_of_sgemm == pytest.approx(row.torch_gflops / row.sgemm_gflops)
+    # each side against its own library's product, and PyTorch also against oneDNN's
+    assert row.numpy_of_sgemm == pytest.approx(row.numpy_gflops / row.numpy_sgemm)
+    assert row.torch_of_sgemm == pytest.approx(row.torch_gflops / row.torch_sgemm)
+    if row.onednn_sgemm is not None:
+        assert row.torch_of_onednn == pytest.approx(row.torch_gflops / row.onednn_sgemm)
     table = format_comparison(rows)
-    assert "(2, 2, 3, 4)" in table and "sgemm" in table
+    assert "(2, 2, 3, 4)" in table and "torch.mm" in table
+    assert max(len(line) for line in table.splitlines()) <= 88
 
 
 def test_breakdown_adds_up():

@@ -70,6 +70,8 @@ def test_ceilings_are_positive():
     limits = ceilings()
     assert isinstance(limits, Ceilings)
     assert limits.sgemm_gflops > 0 and limits.bandwidth_gbs > 0
+    assert {"numpy", "torch"} <= set(limits.products)
+    assert limits.sgemm_gflops == max(limits.products.values())
 
 
 def test_measure_point_times_every_implementation():
@@ -106,8 +108,11 @@ def test_sweep_rows():
 
 
 def test_packed_vs_padded():
+    before = torch.backends.mkldnn.enabled
     result = speed.packed_vs_padded(8, 6, 3, 4, repeat=1, warmup=0)
     assert result.padded > 0 and result.packed > 0
+    assert result.padded_onednn_off > 0 and result.packed_onednn_off > 0  # on the CPU
+    assert torch.backends.mkldnn.enabled == before  # the switch is restored
     assert 0.25 <= result.real_fraction <= 1
 
 

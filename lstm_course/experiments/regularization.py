@@ -36,7 +36,7 @@ from lstm_course.layers.dropout import (
     embedding_dropout,
     locked_dropout,
 )
-from lstm_course.training.language_model import check_lm_args
+from lstm_course.training.language_model import check_lm_args, uniform_init_
 from lstm_course.training.lm_fit import LMRun, fit_lm
 from lstm_course.training.model_tools import count_parameters
 
@@ -66,9 +66,13 @@ class RegularizedLM(nn.Module):
             layer's time loop in Python (slower); evaluation always uses ``nn.LSTM``.
         embedding_dropout: probability of dropping a word (a row of the embedding).
         tie_weights: the decoder's weight is the embedding matrix; needs E == H.
-
-    Every parameter keeps PyTorch's default initialization (the embedding N(0, 1), so a
-    tied decoder starts with that matrix as its weight).
+        init_range: if given, every parameter is drawn uniformly from
+            [-init_range, init_range], the shared matrix once when tied. Else PyTorch's
+            defaults: the embedding N(0, 1), the decoder about 1/sqrt(H), so that tying
+            would also change the decoder's starting scale (by about sqrt(3H)).
+            ``init_range = 1/sqrt(H)`` is PyTorch's own range for the LSTM and the
+            decoder, so it changes only the embedding, and tied and untied models start
+            at the same scale.
 
     ``forward(tokens (T, B), state=None)`` returns logits (T, B, V) and the final
     ``(h, c)``, each (L, B, H), like ``language_model.LanguageModel``, so its
@@ -77,7 +81,8 @@ class RegularizedLM(nn.Module):
 
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, num_layers: int,
                  dropout: float = 0.0, variational: bool = False, recurrent_dropout: float = 0.0,
-                 embedding_dropout: float = 0.0, tie_weights: bool = False):  # fmt: skip
+                 embedding_dropout: float = 0.0, tie_weights: bool = False,
+                 init_range: float | None = None):  # fmt: skip
         super().__init__()
         V, E, H, L, self.dropout, tie_weights = check_lm_args(
             vocab_size, embed_size, hidden_size, num_layers, dropout, tie_weights
@@ -89,6 +94,7 @@ class RegularizedLM(nn.Module):
         self.embedding = nn.Embedding(V, E)
         self.layers = nn.ModuleList(nn.LSTM(E if k == 0 else H, H) for k in range(L))
         self.decoder = nn.Linear(H, V)
+        uniform_init_(self, init_range)
         if tie_weights:
             self.decoder.weight = self.embedding.weight  # one Parameter, used twice
         self.tie_weights = tie_weights

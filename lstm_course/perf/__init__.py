@@ -8,6 +8,7 @@ steps           the LSTM implementations, each pass ready to time
 numpy_vs_torch  the NumPy LSTM against nn.LSTM, each in a process of its own
 implementations the measurements of chapter ``06_lstm_speed``: one shape, sweeps,
                 packed against padded
+compile_cost    torch.compile's first step in fresh processes, cold and warm cache
 cli             ``python -m lstm_course.perf`` (``make bench``)
 """
 

@@ -12,7 +12,7 @@ hidden size H, float32, the input's gradient included.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -45,25 +45,29 @@ def training_bytes(T: int, B: int, D: int, H: int) -> int:
 
 @dataclass(frozen=True)
 class Ceilings:
-    """Two measured rates of a machine: ``sgemm_gflops``, one large float32 matrix
-    product's rate, and ``bandwidth_gbs``, one large copy's. Measurements, not limits:
-    other products (other shapes, other libraries) can run faster."""
+    """Measured rates of a machine: ``products``, the GFLOP/s of one large float32 matrix
+    product by each library measured (``"numpy"``, ``"torch"`` for ``torch.mm``,
+    ``"onednn"``); ``sgemm_gflops``, the fastest of them, the reference rate; and
+    ``bandwidth_gbs``, one large copy's rate. Measurements, not limits: other products
+    (other shapes, other libraries) can run faster."""
 
     sgemm_gflops: float
     bandwidth_gbs: float
+    products: dict[str, float] = field(default_factory=dict)
 
 
 def ceilings(device: str | torch.device = "cpu") -> Ceilings:
-    """Measure ``device``'s :class:`Ceilings`: on the CPU the faster of NumPy's and
-    PyTorch's 2048^3 float32 products, on a GPU PyTorch's 4096^3 one
-    (:func:`~lstm_course.perf.timing.sgemm_gflops`), and the copy bandwidth
+    """Measure ``device``'s :class:`Ceilings`: on the CPU the 2048^3 float32 product of
+    NumPy, of ``torch.mm`` and of oneDNN (where this build has it), on a GPU PyTorch's
+    4096^3 one (:func:`~lstm_course.perf.timing.sgemm_gflops`), and the copy bandwidth
     (:func:`~lstm_course.perf.timing.memory_bandwidth_gbs`)."""
     device = torch.device(device)
     if device.type == "cpu":
-        sgemm = max(sgemm_gflops("numpy"), sgemm_gflops("torch"))
+        sides = ["numpy", "torch"] + (["onednn"] if torch.backends.mkldnn.is_available() else [])
+        products = {side: sgemm_gflops(side) for side in sides}
     else:  # a GPU needs a larger product to fill it
-        sgemm = sgemm_gflops("torch", n=4096, device=device)
-    return Ceilings(sgemm, memory_bandwidth_gbs(device=device))
+        products = {"torch": sgemm_gflops("torch", n=4096, device=device)}
+    return Ceilings(max(products.values()), memory_bandwidth_gbs(device=device), products)
 
 
 @dataclass(frozen=True)

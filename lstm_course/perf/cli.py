@@ -70,3 +70,8 @@ def speed_tables(repeat: int = 9, warmup: int = 3) -> None:
         f"steps): padded {1e3 * packed.padded:.2f} ms, packed "
         f"{1e3 * packed.packed:.2f} ms"
     )
+    if packed.padded_onednn_off is not None:
+        print(
+            f"with oneDNN off: padded {1e3 * packed.padded_onednn_off:.2f} ms, packed "
+            f"{1e3 * packed.packed_onednn_off:.2f} ms"
+        )

@@ -20,7 +20,7 @@ import torch
 
 from lstm_course.perf.ceilings import Ceilings, time_at_rates, training_flops
 from lstm_course.perf.numpy_vs_torch import measure_in_subprocess
-from lstm_course.perf.steps import IMPLEMENTATIONS, torch_step
+from lstm_course.perf.steps import IMPLEMENTATIONS, onednn_enabled, torch_step
 from lstm_course.perf.timing import time_interleaved
 
 __all__ = [
@@ -112,11 +112,16 @@ def sweep(
 @dataclass(frozen=True)
 class PackedVsPadded:
     """Median seconds of nn.LSTM on one batch run ``padded`` and ``packed``, and
-    ``real_fraction``, the share of the padded (T, B) grid that holds real steps."""
+    ``real_fraction``, the share of the padded (T, B) grid that holds real steps. On the
+    CPU also both with oneDNN switched off (``padded_onednn_off``, ``packed_onednn_off``;
+    None on a GPU): PyTorch's ``RNN.cpp`` hands a packed batch to oneDNN only when all its
+    steps have the same batch size, so these show which path a packed batch takes."""
 
     padded: float
     packed: float
     real_fraction: float
+    padded_onednn_off: float | None = None
+    packed_onednn_off: float | None = None
 
 
 def packed_vs_padded(
@@ -130,7 +135,8 @@ def packed_vs_padded(
     seed: int = 0,
 ) -> PackedVsPadded:
     """nn.LSTM on a batch of sequences with lengths uniform in [T/4, T]: padded (every
-    sequence run for T steps) against packed (each only for its own length)."""
+    sequence run for T steps) against packed (each only for its own length), all four
+    timed side by side; on the CPU each with oneDNN on and off."""
     from torch.nn.utils.rnn import pack_padded_sequence
 
     g = np.random.default_rng(seed)
@@ -139,19 +145,30 @@ def packed_vs_padded(
     layer = torch.nn.LSTM(D, H).to(device)
     x = torch.randn(T, B, D, device=device, requires_grad=True)
 
-    def padded():
-        layer.zero_grad(set_to_none=True)
-        x.grad = None
-        layer(x)[0].sum().backward()
+    def step(packed: bool, onednn: bool):
+        def run():
+            layer.zero_grad(set_to_none=True)
+            x.grad = None
+            with onednn_enabled(onednn):
+                if packed:
+                    out = layer(pack_padded_sequence(x, lengths, enforce_sorted=False))[0].data
+                else:
+                    out = layer(x)[0]
+                out.sum().backward()
 
-    def packed():
-        layer.zero_grad(set_to_none=True)
-        x.grad = None
-        layer(pack_padded_sequence(x, lengths, enforce_sorted=False))[0].data.sum().backward()
+        return run
 
-    timed = time_interleaved({"padded": padded, "packed": packed}, repeat, warmup)
+    steps = {"padded": step(False, True), "packed": step(True, True)}
+    on_cpu = torch.device(device).type == "cpu"
+    if on_cpu:
+        steps.update(padded_onednn_off=step(False, False), packed_onednn_off=step(True, False))
+    timed = time_interleaved(steps, repeat, warmup)
     return PackedVsPadded(
-        timed["padded"].median, timed["packed"].median, float(lengths.sum()) / (T * B)
+        timed["padded"].median,
+        timed["packed"].median,
+        float(lengths.sum()) / (T * B),
+        timed["padded_onednn_off"].median if on_cpu else None,
+        timed["packed_onednn_off"].median if on_cpu else None,
     )
 
 

@@ -40,7 +40,8 @@ SIDES = ("numpy", "torch")
 class SideTiming:
     """One side's forward + backward pass at ``shape`` (T, B, D, H), timed in one process:
     ``median``, ``min`` and ``max`` seconds, that process's ``sgemm_gflops`` with the
-    same library, and its number of ``threads``."""
+    same library (NumPy's ``@`` or ``torch.mm``), on the torch side also oneDNN's
+    (``onednn_gflops``, None where the build has no oneDNN), and its ``threads``."""
 
     side: str
     shape: tuple[int, int, int, int]
@@ -49,6 +50,7 @@ class SideTiming:
     max: float
     sgemm_gflops: float
     threads: int
+    onednn_gflops: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "shape", tuple(self.shape))  # JSON gives back a list
@@ -62,6 +64,7 @@ def measure(
         raise ValueError(f"unknown side {side!r}: use numpy or torch")
     step = (numpy_lstm_step if side == "numpy" else torch_lstm_step)(T, B, D, H)
     timing = time_it(step, repeat=repeat, warmup=warmup)
+    with_onednn = side == "torch" and torch.backends.mkldnn.is_available()
     return SideTiming(
         side,
         (T, B, D, H),
@@ -70,6 +73,7 @@ def measure(
         timing.max,
         sgemm_gflops(side),
         torch.get_num_threads(),
+        sgemm_gflops("onednn") if with_onednn else None,
     )
 
 
@@ -87,9 +91,16 @@ def measure_in_subprocess(side: str, shape, repeat: int = 9, warmup: int = 3) ->
 
 @dataclass(frozen=True)
 class Comparison(ItemAccess):
-    """One shape (T, B, D, H) of :func:`compare_numpy_torch`: each side's time (ms),
-    GFLOP/s and share of the machine's ``sgemm_gflops``; ``ratio``, NumPy's time over
-    PyTorch's, and ``ratio_range``, the lowest and highest ratio of a single round."""
+    """One shape (T, B, D, H) of :func:`compare_numpy_torch`: each side's time (ms) and
+    GFLOP/s; ``ratio``, NumPy's time over PyTorch's, and ``ratio_range``, the lowest and
+    highest ratio of a single round.
+
+    The 2048^3 float32 product rates measured in the same processes, medians over the
+    rounds: ``numpy_sgemm`` (NumPy's ``@``), ``torch_sgemm`` (``torch.mm``) and
+    ``onednn_sgemm`` (oneDNN's, or None). ``numpy_of_sgemm`` is NumPy's GFLOP/s as a
+    share of NumPy's own product rate, ``torch_of_sgemm`` and ``torch_of_onednn``
+    PyTorch's as a share of ``torch.mm``'s and of oneDNN's.
+    """
 
     shape: tuple[int, int, int, int]
     numpy_ms: float
@@ -98,9 +109,12 @@ class Comparison(ItemAccess):
     ratio_range: tuple[float, float]
     numpy_gflops: float
     torch_gflops: float
+    numpy_sgemm: float
+    torch_sgemm: float
+    onednn_sgemm: float | None
     numpy_of_sgemm: float
     torch_of_sgemm: float
-    sgemm_gflops: float
+    torch_of_onednn: float | None
 
 
 def compare_numpy_torch(
@@ -112,8 +126,8 @@ def compare_numpy_torch(
     time: a shared machine's speed drifts by tens of percent over minutes, so one pair of
     processes can mislead. Each side's time is the median over the rounds of its
     per-process medians; its GFLOP/s is :func:`~lstm_course.perf.ceilings.training_flops`
-    over that, also as a fraction of the machine's sgemm rate (the fastest 2048^3
-    product NumPy or PyTorch reached). One :class:`Comparison` per shape.
+    over that, also as a share of its own library's 2048^3 product rate (and, for
+    PyTorch, of oneDNN's). One :class:`Comparison` per shape.
     """
     check_int("rounds", rounds)
     rows = []
@@ -122,7 +136,9 @@ def compare_numpy_torch(
             {side: measure_in_subprocess(side, shape, repeat, warmup) for side in SIDES}
             for _ in range(rounds)
         ]
-        sgemm = max(r[side].sgemm_gflops for r in runs for side in SIDES)
+        sgemm = {side: statistics.median(r[side].sgemm_gflops for r in runs) for side in SIDES}
+        onednn = [r["torch"].onednn_gflops for r in runs]
+        onednn_sgemm = None if None in onednn else statistics.median(onednn)
         ms = {side: 1e3 * statistics.median(r[side].median for r in runs) for side in SIDES}
         gflops = {side: training_flops(*shape) / ms[side] / 1e6 for side in SIDES}
         per_round = [r["numpy"].median / r["torch"].median for r in runs]
@@ -135,30 +151,45 @@ def compare_numpy_torch(
                 ratio_range=(min(per_round), max(per_round)),
                 numpy_gflops=gflops["numpy"],
                 torch_gflops=gflops["torch"],
-                numpy_of_sgemm=gflops["numpy"] / sgemm,
-                torch_of_sgemm=gflops["torch"] / sgemm,
-                sgemm_gflops=sgemm,
+                numpy_sgemm=sgemm["numpy"],
+                torch_sgemm=sgemm["torch"],
+                onednn_sgemm=onednn_sgemm,
+                numpy_of_sgemm=gflops["numpy"] / sgemm["numpy"],
+                torch_of_sgemm=gflops["torch"] / sgemm["torch"],
+                torch_of_onednn=None if onednn_sgemm is None else gflops["torch"] / onednn_sgemm,
             )
         )
     return rows
 
 
 def format_comparison(rows: list[Comparison]) -> str:
-    """The rows of :func:`compare_numpy_torch` as a plain-text table."""
+    """The rows of :func:`compare_numpy_torch` as a plain-text table, 88 columns wide."""
     lines = [
-        f"{'(T, B, D, H)':<20} {'NumPy ms':>9} {'torch ms':>9} {'ratio':>6} "
-        f"{'(per round)':>12} {'NumPy GFLOP/s':>14} {'torch GFLOP/s':>14}"
+        f"{'(T, B, D, H)':<19} {'NumPy ms':>8} {'torch ms':>8} {'ratio':>5} "
+        f"{'(per round)':>11} {'NumPy GFLOP/s':>15} {'torch GFLOP/s':>16}"
     ]
     for r in rows:
         low, high = r.ratio_range
+        onednn = "" if r.torch_of_onednn is None else f" {r.torch_of_onednn:>4.0%}"
         lines.append(
-            f"{str(r.shape):<20} {r.numpy_ms:>9.2f} {r.torch_ms:>9.2f} "
-            f"{r.ratio:>6.2f} {f'{low:.2f}-{high:.2f}':>12} "
-            f"{r.numpy_gflops:>7.0f} ({r.numpy_of_sgemm:>3.0%})"
-            f" {r.torch_gflops:>7.0f} ({r.torch_of_sgemm:>3.0%})"
+            f"{str(r.shape):<19} {r.numpy_ms:>8.2f} {r.torch_ms:>8.2f} "
+            f"{r.ratio:>5.2f} {f'{low:.2f}-{high:.2f}':>11} "
+            f"{r.numpy_gflops:>8.0f} ({r.numpy_of_sgemm:>4.0%})"
+            f" {r.torch_gflops:>5.0f} {r.torch_of_sgemm:>4.0%}{onednn}"
         )
-    sgemm = max(r.sgemm_gflops for r in rows)
-    lines.append(f"percentages: of the machine's measured sgemm rate, {sgemm:.0f} GFLOP/s")
+    rate = {
+        name: statistics.median(getattr(r, attr) for r in rows)
+        for name, attr in (("NumPy's @", "numpy_sgemm"), ("torch.mm", "torch_sgemm"))
+    }
+    if all(r.onednn_sgemm is not None for r in rows):
+        rate["oneDNN"] = statistics.median(r.onednn_sgemm for r in rows)
+    lines.append(
+        "percentages: of each library's own 2048^3 float32 product, measured in the same\n"
+        "processes; for torch, of torch.mm's"
+        + (", then of oneDNN's" if "oneDNN" in rate else "")
+        + ". Those products, in GFLOP/s:\n"
+        + ", ".join(f"{name} {v:.0f}" for name, v in rate.items())
+    )
     return "\n".join(lines)
 
 

@@ -17,7 +17,8 @@ The implementations (``IMPLEMENTATIONS``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ from lstm_course.layers.rnn import LSTM
 
 __all__ = [
     "IMPLEMENTATIONS",
+    "onednn_enabled",
     "numpy_lstm_step",
     "torch_step",
     "torch_lstm_step",
@@ -43,6 +45,19 @@ IMPLEMENTATIONS = (
     "nn.LSTM",
     "nn.LSTM, oneDNN off",
 )
+
+
+@contextmanager
+def onednn_enabled(enabled: bool) -> Iterator[None]:
+    """Switch PyTorch's oneDNN (mkldnn) CPU kernels on or off inside the block, then
+    restore the setting. Set by hand: ``torch.backends.mkldnn.flags()`` would also touch
+    TF32 and warn."""
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = enabled
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
 
 
 def numpy_lstm_step(T: int, B: int, D: int, H: int, dtype=np.float32) -> Callable[[], None]:
@@ -101,13 +116,8 @@ def torch_step(
     def step():
         layer.zero_grad(set_to_none=True)
         step.x.grad = None
-        # Set and restored by hand: mkldnn.flags() would also touch TF32 and warn.
-        before = torch.backends.mkldnn.enabled
-        torch.backends.mkldnn.enabled = onednn
-        try:
+        with onednn_enabled(onednn):
             forward().sum().backward()
-        finally:
-            torch.backends.mkldnn.enabled = before
 
     step.x, step.layer = x, layer
     return step

@@ -4,7 +4,7 @@ bandwidth. This module imports nothing else of the course (only the standard lib
 NumPy and PyTorch), so that anything may time itself with it.
 
 - :func:`time_it`, :func:`time_interleaved`: wall times of functions, as :class:`Timing`;
-- :func:`sgemm_gflops`: the course's one measurement of a float32 matrix product's rate;
+- :func:`sgemm_gflops`: the rate of one large float32 matrix product, by one library;
 - :func:`memory_bandwidth_gbs`: the rate of a large copy;
 - :func:`run_worker`: one measurement in a fresh Python process, returned as JSON.
 """
@@ -106,20 +106,29 @@ def sgemm_gflops(
     side: str, n: int = 2048, repeat: int = 5, device: str | torch.device = "cpu"
 ) -> float:
     """GFLOP/s of an (n x n) @ (n x n) float32 matrix product, 2 n^3 operations, with
-    ``side``'s library: ``"numpy"`` (CPU only) or ``"torch"`` (on ``device``).
+    ``side``'s library: ``"numpy"`` (NumPy's ``@``, CPU only), ``"torch"`` (``torch.mm``
+    on ``device``) or ``"onednn"`` (oneDNN's inner product, the kernels ``nn.LSTM`` uses
+    on the CPU, through PyTorch's ``mkldnn_linear``; CPU only).
 
     The median of ``repeat`` products after two warm-ups.
     """
     device = torch.device(device)
-    if side == "numpy" and device.type == "cpu":
+    if side not in ("numpy", "torch", "onednn"):
+        raise ValueError(f"unknown side {side!r}: use numpy, torch or onednn")
+    if side != "torch" and device.type != "cpu":
+        raise ValueError(f"{side} runs on the CPU only, not on {device}")
+    if side == "numpy":
         a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+        product = lambda: a @ a  # noqa: E731
     elif side == "torch":
         a = torch.randn(n, n, device=device)
-    elif side == "numpy":
-        raise ValueError(f"NumPy runs on the CPU only, not on {device}")
+        product = lambda: a @ a  # noqa: E731
     else:
-        raise ValueError(f"unknown side {side!r}: use numpy or torch")
-    return 2 * n**3 / time_it(lambda: a @ a, repeat=repeat, warmup=2).median / 1e9
+        if not torch.backends.mkldnn.is_available():
+            raise RuntimeError("this PyTorch build has no oneDNN (mkldnn): measure numpy or torch")
+        a = torch.randn(n, n).to_mkldnn()
+        product = lambda: torch._C._nn.mkldnn_linear(a, a, None)  # noqa: E731  a @ a.T
+    return 2 * n**3 / time_it(product, repeat=repeat, warmup=2).median / 1e9
 
 
 def memory_bandwidth_gbs(n: int = 1 << 25, device: str | torch.device = "cpu") -> float:
@@ -132,15 +141,16 @@ def memory_bandwidth_gbs(n: int = 1 << 25, device: str | torch.device = "cpu") -
     return 2 * 4 * n / time_it(lambda: b.copy_(a), repeat=5, warmup=2).median / 1e9
 
 
-def run_worker(module: str, args: Sequence[str]) -> dict:
+def run_worker(module: str, args: Sequence[str], env: dict[str, str] | None = None) -> dict:
     """Run ``python -m module *args`` in a fresh process and return the JSON object
-    printed on its last line of output.
+    printed on its last line of output. ``env``: variables set for that process on top
+    of this one's environment.
 
     A fresh process starts with cold thread pools and allocator caches of its own, so
     that one library's measurement cannot disturb another's.
     """
     cmd = [sys.executable, "-m", module, *map(str, args)]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if done.returncode != 0:
         raise RuntimeError(
             f"the measuring process {' '.join(cmd[1:])} failed:\n{done.stderr[-2000:]}"
