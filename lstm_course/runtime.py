@@ -37,11 +37,28 @@ __all__ = [
     "setup",
     "default_workers",
     "map_in_workers",
+    "BARS_ENV",
+    "show_bars",
+    "progress_bar",
 ]
 
 FAST_ENV = "LSTM_COURSE_FAST"
+BARS_ENV = "LSTM_COURSE_BARS"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+
+
+def show_bars() -> bool:
+    """False when ``$LSTM_COURSE_BARS`` is 0. ``make reproduce`` sets it while it runs the
+    book's notebooks: a progress widget stored in a notebook shows only its first state
+    ("0%") on the published page, so the pages get the printed summaries alone."""
+    return os.environ.get(BARS_ENV, "1").strip().lower() not in _FALSE
+
+
+def progress_bar(iterable=None, *, progress: bool = True, **kwargs):
+    """A ``tqdm.auto`` bar over ``iterable`` (or a manual one, with ``total=``), shown when
+    ``progress`` is true and :func:`show_bars` allows it; ``kwargs`` go to ``tqdm``."""
+    return tqdm(iterable, disable=not (progress and show_bars()), **kwargs)
 
 
 def is_fast() -> bool:
@@ -214,7 +231,7 @@ def map_in_workers(
     """
     workers = check_int("workers", workers)
     items = list(items)
-    bar = tqdm(total=len(items), desc=desc, disable=not progress)
+    bar = progress_bar(total=len(items), desc=desc, progress=progress)
     if workers == 1:
         if initializer is not None:
             initializer(*initargs)

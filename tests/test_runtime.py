@@ -316,3 +316,14 @@ def test_setup_rejects_bad_thread_counts(threads, error, restore_rcparams):
     ):
         setup(quiet=True, threads=threads)
     assert torch.get_num_threads() == before
+
+
+def test_progress_bars_follow_the_bars_variable(monkeypatch):
+    monkeypatch.delenv(runtime.BARS_ENV, raising=False)
+    assert runtime.show_bars()
+    assert not runtime.progress_bar(range(3), progress=True).disable
+    assert runtime.progress_bar(range(3), progress=False).disable
+    monkeypatch.setenv(runtime.BARS_ENV, "0")  # what make reproduce sets
+    assert not runtime.show_bars()
+    bar = runtime.progress_bar(range(3), progress=True)
+    assert bar.disable and list(bar) == [0, 1, 2]  # still iterates, draws nothing

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from lstm_course.runtime import BARS_ENV
+
 __all__ = [
     "ROOT",
     "toc_files",
@@ -72,6 +74,9 @@ def execute(path: Path, timeout: int = 7200) -> float:
             bar.update(1)
 
     env_fast = os.environ.pop("LSTM_COURSE_FAST", None)
+    # No progress widgets in the published pages (lstm_course.runtime.show_bars).
+    env_bars = os.environ.get(BARS_ENV)
+    os.environ[BARS_ENV] = "0"
     start = time.perf_counter()
     try:
         client = NotebookClient(
@@ -88,6 +93,10 @@ def execute(path: Path, timeout: int = 7200) -> float:
         bar.close()
         if env_fast is not None:
             os.environ["LSTM_COURSE_FAST"] = env_fast
+        if env_bars is None:
+            del os.environ[BARS_ENV]
+        else:
+            os.environ[BARS_ENV] = env_bars
     nbformat.write(nb, path)
     return time.perf_counter() - start
 

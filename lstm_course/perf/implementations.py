@@ -22,6 +22,7 @@ from lstm_course.perf.ceilings import Ceilings, time_at_rates, training_flops
 from lstm_course.perf.numpy_vs_torch import measure_in_subprocess
 from lstm_course.perf.steps import IMPLEMENTATIONS, onednn_enabled, torch_step
 from lstm_course.perf.timing import time_interleaved
+from lstm_course.runtime import progress_bar
 
 __all__ = [
     "PointResult",
@@ -100,12 +101,10 @@ def sweep(
     progress: bool = True,
 ) -> list[PointResult]:
     """:func:`measure_point` at every (T, B, D, H) of ``shapes``, in order."""
-    from tqdm.auto import tqdm
-
     names = list(names)
     return [
         measure_point(*shape, names, device, repeat, warmup)
-        for shape in tqdm(list(shapes), desc="shapes", disable=not progress)
+        for shape in progress_bar(list(shapes), progress=progress, desc="shapes")
     ]
 
 

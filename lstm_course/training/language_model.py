@@ -24,10 +24,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from lstm_course.checks import check_bool, check_int, check_positive, check_probability
 from lstm_course.data.text import Vocab
+from lstm_course.runtime import progress_bar
 from lstm_course.training.model_tools import eval_mode, model_device
 
 __all__ = [
@@ -170,7 +170,7 @@ def train_epoch(
     device = model_device(model)
     model.train()
     state, total, count = None, 0.0, 0
-    bar = tqdm(batches, desc=desc, disable=not progress, dynamic_ncols=True, leave=False)
+    bar = progress_bar(batches, progress=progress, desc=desc, dynamic_ncols=True, leave=False)
     for step, (inputs, targets) in enumerate(bar):
         inputs, targets = inputs.to(device), targets.to(device)
         logits, state = model(inputs, state)

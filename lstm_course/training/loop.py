@@ -21,6 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lstm_course.checks import check_bool, check_int, check_positive
+from lstm_course.runtime import progress_bar
 from lstm_course.training.epoch import TrainingSteps, default_forward, evaluate
 from lstm_course.training.metrics import History, Metric
 from lstm_course.training.model_tools import BestWeights, model_device
@@ -182,10 +183,10 @@ def fit(
         epoch_start = time.perf_counter()
         history.lr.append(optimizer.param_groups[0]["lr"])
         # A manual bar (not tqdm(loader)) stays open, so the epoch summary can go on it.
-        bar = tqdm(
+        bar = progress_bar(
             total=_length(train_loader),
+            progress=progress,
             desc=f"epoch {epoch}/{epochs}",
-            disable=not progress,
             dynamic_ncols=True,
         )
         train = updates.epoch(train_loader, bar)

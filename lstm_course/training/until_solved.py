@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from lstm_course.checks import check_bool, check_int, check_positive
+from lstm_course.runtime import progress_bar
 from lstm_course.training.model_tools import eval_mode
 
 __all__ = ["SolveRun", "train_until_solved", "running_mean"]
@@ -129,7 +129,7 @@ def train_until_solved(
     solved = False
     model.train()
     start = time.perf_counter()
-    for _ in tqdm(range(max_updates), disable=not progress, leave=False):
+    for _ in progress_bar(range(max_updates), progress=progress, leave=False):
         x, y = sample(batch_size, generator)
         outputs = model(x)
         loss = loss_fn(outputs, y)
