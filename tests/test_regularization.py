@@ -204,30 +204,20 @@ def test_fit_lm_learns_keeps_the_best_epoch_and_anneals():
         fit_lm(model, TEXT[:240], TEXT[240:], epochs=0, lr=1e-2)
 
 
-def test_init_range_draws_every_parameter_once_and_tied_starts_like_untied():
+def test_decoder_std_starts_an_untied_decoder_at_the_tied_scale():
     H = 16
-    for tie in (False, True):
-        model = _model(
-            vocab_size=200, embed_size=H, hidden_size=H, tie_weights=tie, init_range=0.25
-        )
-        for name, p in model.named_parameters():
-            assert p.abs().max() <= 0.25, name
-            assert p.abs().max() > 0.2, name  # drawn from the range, not left at a default
-        assert (model.decoder.weight is model.embedding.weight) == tie
-    # PyTorch's defaults: the tied decoder starts as the N(0, 1) embedding, far larger.
-    default_tied = _model(vocab_size=200, embed_size=H, hidden_size=H, tie_weights=True)
-    assert (
-        default_tied.decoder.weight.std()
-        > 3 * _model(vocab_size=200, embed_size=H, hidden_size=H).decoder.weight.std()
-    )
-    # 1/sqrt(H) is PyTorch's own range for the LSTM and the decoder: the scales then agree.
+    sizes = dict(vocab_size=200, embed_size=H, hidden_size=H)
+    untied, tied = _model(**sizes), _model(**sizes, tie_weights=True)
+    matched = _model(**sizes, decoder_std=1.0)
+    # PyTorch's defaults: the tied decoder is the N(0, 1) embedding, far larger.
+    assert tied.decoder.weight.std() > 3 * untied.decoder.weight.std()
+    assert 0.9 < matched.decoder.weight.std() < 1.1  # N(0, 1), like the embedding
+    assert matched.decoder.weight is not matched.embedding.weight
     tokens = torch.randint(0, 200, (7, 3))
-    sds = [
-        _model(vocab_size=200, embed_size=H, hidden_size=H, tie_weights=t, init_range=H**-0.5)
-        .eval()(tokens)[0]
-        .std()
-        for t in (False, True)
-    ]
-    assert 0.5 < sds[1] / sds[0] < 2
-    with pytest.raises(ValueError, match="init_range"):
-        _model(init_range=0.0)
+    sd = {name: m.eval()(tokens)[0].std() for name, m in
+          (("untied", untied), ("tied", tied), ("matched", matched))}  # fmt: skip
+    assert 0.5 < sd["matched"] / sd["tied"] < 2 and sd["untied"] < sd["tied"] / 2
+    with pytest.raises(ValueError, match="decoder_std"):
+        _model(**sizes, tie_weights=True, decoder_std=1.0)
+    with pytest.raises(ValueError, match="decoder_std"):
+        _model(**sizes, decoder_std=0.0)

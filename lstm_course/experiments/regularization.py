@@ -29,14 +29,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstm_course.checks import check_bool, check_probability
+from lstm_course.checks import check_bool, check_positive, check_probability
 from lstm_course.layers.dropout import (
     dropout_lstm_layer,
     dropout_mask,
     embedding_dropout,
     locked_dropout,
 )
-from lstm_course.training.language_model import check_lm_args, uniform_init_
+from lstm_course.training.language_model import check_lm_args
 from lstm_course.training.lm_fit import LMRun, fit_lm
 from lstm_course.training.model_tools import count_parameters
 
@@ -66,13 +66,13 @@ class RegularizedLM(nn.Module):
             layer's time loop in Python (slower); evaluation always uses ``nn.LSTM``.
         embedding_dropout: probability of dropping a word (a row of the embedding).
         tie_weights: the decoder's weight is the embedding matrix; needs E == H.
-        init_range: if given, every parameter is drawn uniformly from
-            [-init_range, init_range], the shared matrix once when tied. Else PyTorch's
-            defaults: the embedding N(0, 1), the decoder about 1/sqrt(H), so that tying
-            would also change the decoder's starting scale (by about sqrt(3H)).
-            ``init_range = 1/sqrt(H)`` is PyTorch's own range for the LSTM and the
-            decoder, so it changes only the embedding, and tied and untied models start
-            at the same scale.
+        decoder_std: if given, the decoder's weight starts N(0, decoder_std^2) instead
+            of PyTorch's uniform +-1/sqrt(H). A tied decoder starts as the embedding,
+            N(0, 1), about sqrt(3H) times larger than an untied one; ``decoder_std=1``
+            starts an untied decoder at that scale, so that a comparison of tied and
+            untied models can change the tie alone. Not with ``tie_weights``.
+
+    Every other parameter keeps PyTorch's default initialization.
 
     ``forward(tokens (T, B), state=None)`` returns logits (T, B, V) and the final
     ``(h, c)``, each (L, B, H), like ``language_model.LanguageModel``, so its
@@ -82,7 +82,7 @@ class RegularizedLM(nn.Module):
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int, num_layers: int,
                  dropout: float = 0.0, variational: bool = False, recurrent_dropout: float = 0.0,
                  embedding_dropout: float = 0.0, tie_weights: bool = False,
-                 init_range: float | None = None):  # fmt: skip
+                 decoder_std: float | None = None):  # fmt: skip
         super().__init__()
         V, E, H, L, self.dropout, tie_weights = check_lm_args(
             vocab_size, embed_size, hidden_size, num_layers, dropout, tie_weights
@@ -94,7 +94,16 @@ class RegularizedLM(nn.Module):
         self.embedding = nn.Embedding(V, E)
         self.layers = nn.ModuleList(nn.LSTM(E if k == 0 else H, H) for k in range(L))
         self.decoder = nn.Linear(H, V)
-        uniform_init_(self, init_range)
+        if decoder_std is not None:
+            check_positive("decoder_std", decoder_std, why=" or None")
+            if tie_weights:
+                raise ValueError(
+                    "decoder_std sets an untied decoder's starting scale; a tied decoder "
+                    "is the embedding: leave decoder_std=None with tie_weights=True"
+                )
+            with torch.no_grad():
+                self.decoder.weight.normal_(0.0, decoder_std)
+        self.decoder_std = decoder_std
         if tie_weights:
             self.decoder.weight = self.embedding.weight  # one Parameter, used twice
         self.tie_weights = tie_weights
@@ -103,7 +112,8 @@ class RegularizedLM(nn.Module):
         return (
             f"dropout={self.dropout}, variational={self.variational}, "
             f"recurrent_dropout={self.recurrent_dropout}, "
-            f"embedding_dropout={self.embedding_dropout}, tie_weights={self.tie_weights}"
+            f"embedding_dropout={self.embedding_dropout}, tie_weights={self.tie_weights}, "
+            f"decoder_std={self.decoder_std}"
         )
 
     def _drop(self, x: Tensor) -> Tensor:
