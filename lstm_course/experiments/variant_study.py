@@ -40,7 +40,8 @@ __all__ = [
 #: Each variant as ``make(input_size, hidden_size) -> layer``, the layer mapping inputs
 #: (T, B, D) and a state (or None) to ``(output (T, B, H), state)``. Names follow Greff
 #: et al.: "vanilla" is their baseline, with peepholes; NP has none (``nn.LSTM``'s cell);
-#: CIFG, NFG and NOAF change one piece each. LN and GRU are not in their study.
+#: CIFG, NFG, NOAF and LN each change one piece of NP's cell, so against "vanilla" they
+#: also drop the peepholes. LN and GRU are not in their study.
 VARIANTS: dict[str, Callable[[int, int], nn.Module]] = {
     "vanilla": lambda D, H: cells.RecurrentLayer(cells.PeepholeLSTMCell(D, H)),
     "NP": lambda D, H: cells.RecurrentLayer(cells.LSTMCell(D, H)),
