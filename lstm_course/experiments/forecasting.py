@@ -5,7 +5,7 @@ metrics (chapter ``13_forecasting``).
 A *forecaster* here is any function ``contexts -> forecasts`` with contexts of shape
 (M, L), the L values before each of M forecast origins (oldest first), and forecasts
 of shape (M, H), the next H values. Every model of the chapter (naive, seasonal naive,
-autoregression, LSTM) is written that way, so one evaluation loop scores them all:
+autoregression, seasonal ARIMA, LSTM) is written that way, so one evaluation loop scores them all:
 
     origins = rolling_origins(start=len(train) + len(val), stop=len(series), horizon=12)
     contexts, targets = origin_windows(series, origins, context=24, horizon=12)

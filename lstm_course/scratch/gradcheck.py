@@ -10,8 +10,10 @@ and watching the loss move (chapters ``03_lstm_backward`` and ``04_numpy_lstm``)
 Central differences, (f(x + eps) - f(x - eps)) / (2 eps), have a truncation error of
 order eps^2 and a rounding error of order (machine epsilon) |f| / eps. In float64
 (machine epsilon 2.2e-16) eps = 1e-6 balances the two at about 1e-10 relative; in
-float32 (1.2e-7) the best possible is about 1e-3, too coarse to tell a right gradient
-from a slightly wrong one. So everything here requires float64.
+float32 (1.2e-7) the two balance only near eps = 1e-2 to 1e-3, and that step has to be
+searched for: chapter ``03_lstm_backward`` measures about 1e-5 at the best step and noise at small ones,
+tens of times coarser than float64 and useless at an untuned step. So everything here
+requires float64.
 """
 
 from __future__ import annotations
