@@ -2,11 +2,11 @@
 ``make bench``).
 
 One forward + backward pass of one LSTM layer over (T, B, D) inputs, float32, the input's
-gradient included, timed for several implementations (``lstm_course.perf.steps``) side
-by side with :func:`lstm_course.perf.timing.time_interleaved`: every round runs each of
-them once, so they all see the same background load and their ratios hold. The NumPy
-LSTM runs in a process of its own (NumPy's and PyTorch's thread pools slow each other
-down when they share one).
+gradient included, timed for several implementations (``lstm_course.perf.steps``). The
+PyTorch ones run side by side with :func:`lstm_course.perf.timing.time_interleaved`:
+every round runs each of them once, so they all see the same background load. The NumPy
+LSTM runs afterwards in a process of its own, so that the two libraries' thread pools
+cannot compete; its ratio is therefore not a side-by-side one.
 """
 
 from __future__ import annotations
