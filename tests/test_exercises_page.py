@@ -8,7 +8,13 @@ import textwrap
 import pytest
 
 from lstm_course.book_tools import exercises
-from lstm_course.book_tools.exercises import PAGE, first_sentence, generate, parse_exercises
+from lstm_course.book_tools.exercises import (
+    PAGE,
+    first_sentence,
+    generate,
+    parse_exercises,
+    task_sentence,
+)
 from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks, toc_files
 
 
@@ -124,3 +130,49 @@ def test_make_exercises_writes_the_page(tmp_path, monkeypatch):
     assert exercises.main([]) == 0
     assert (tmp_path / PAGE).read_text(encoding="utf-8") == "# Exercises\n"
     assert exercises.main(["--check"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the premise is left out, the imperative kept
+        ("Adam divides by $1 - b$. Measure the first step.", "Measure the first step."),
+        # a sentence that points back brings the one it points to
+        (
+            "Clipping caps the norm. Explain why that helps.",
+            "Clipping caps the norm. Explain why that helps.",
+        ),
+        # a question comes with its premise; "Check ..." follows what it checks
+        (
+            "CIFG has no forget gate. Which bias? Check with code.",
+            "CIFG has no forget gate. Which bias?",
+        ),
+        ("Count the weights. Check it in code.", "Count the weights."),
+        # a sentence with a glue role is skipped: its value would not resolve
+        ("Is {glue:text}`n` enough? Compare them.", "Compare them."),
+        # nothing asks: the first sentence
+        ("A statement. Another one.", "A statement."),
+    ],
+)
+def test_task_sentence(text, expected):
+    assert task_sentence(text) == expected
+
+
+def test_display_math_does_not_run_into_the_task():
+    md = textwrap.dedent(
+        """\
+        ```{exercise}
+        :label: ex-x
+
+        A cell with no state:
+
+        $$
+        h = a. b
+        $$
+
+        Implement one step and check it.
+        ```
+        """
+    )
+    (found,) = parse_exercises(md)
+    assert found.first_sentence == "Implement one step and check it."

@@ -3,7 +3,7 @@
 ``python -m lstm_course.book_tools.exercises`` (what ``make exercises`` runs) writes
 ``book/exercises.md``: for every chapter in ``_toc.yml``, in reading order, its title
 and each of its exercises as a ``{ref}`` link to the exercise's label followed by the
-exercise's first sentence (the first two when the first is very short). A test checks that the committed page equals the generated
+task it sets (its first imperative sentence or question, see :func:`task_sentence`). A test checks that the committed page equals the generated
 one, so the page cannot go stale when an exercise is added, moved or reworded.
 
 Exercises are ``sphinx-exercise`` directives in markdown cells::
@@ -32,7 +32,9 @@ __all__ = [
     "HEADER",
     "Exercise",
     "Chapter",
+    "sentences",
     "first_sentence",
+    "task_sentence",
     "parse_exercises",
     "chapter_exercises",
     "chapters",
@@ -55,13 +57,14 @@ _SPAN = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`")
 _ABBREVIATIONS = ("e.g", "i.e", "cf", "vs", "et al", "etc", "Fig", "Eq")
 SHORT = 70  # a first sentence shorter than this comes with the next one
 _HEADING = re.compile(r"^#\s+(.+?)\s*$", re.M)
+_BREAK = "\u00b6"  # marks where display math was cut out of an exercise's text
 
 HEADER = """\
 # Exercises
 
 Every chapter ends with two to five exercises. Each solution is hidden behind a toggle
 under its exercise, and every solution's code runs in CI, so the solutions you open are
-checked. This page lists them all, chapter by chapter, with the first sentence of each.
+checked. This page lists them all, chapter by chapter, each with the task it sets.
 
 % Generated from the notebooks by `make exercises` (python -m lstm_course.book_tools.exercises).
 % Do not edit by hand: a test checks that this page is up to date.
@@ -82,20 +85,19 @@ class Chapter:
     exercises: tuple[Exercise, ...]
 
 
-def first_sentence(text: str, min_chars: int = 0) -> str:
-    """The first sentence of a markdown paragraph, on one line.
-
-    With ``min_chars``, sentences are added while the result is shorter than that, so
-    that a short opening ("Where do the bits go?") comes with the sentence that says
-    what to do.
+def sentences(text: str) -> list[str]:
+    """The sentences of a markdown paragraph, each on one line.
 
     A sentence ends at ``.``, ``?`` or ``!`` followed by a space or the end of the text,
     but not inside math (``$...$``), inline code or a role's target, not inside
-    parentheses, and not after a common abbreviation such as "e.g.".
+    parentheses, and not after a common abbreviation such as "e.g.". Text after the last
+    full stop (a paragraph ending in a colon before an equation) is the last "sentence".
     """
+    if _BREAK in text:
+        return [part for chunk in text.split(_BREAK) for part in sentences(chunk)]
     text = " ".join(text.split())
     protected = {m.start(): m.end() for m in _SPAN.finditer(text)}
-    depth, i, last_end = 0, 0, 0
+    found, depth, i, start = [], 0, 0, 0
     while i < len(text):
         if i in protected:
             i = protected[i]
@@ -107,13 +109,70 @@ def first_sentence(text: str, min_chars: int = 0) -> str:
             depth = max(0, depth - 1)
         elif ch in ".?!" and depth == 0 and (i + 1 == len(text) or text[i + 1] == " "):
             if not (ch == "." and text[:i].endswith(_ABBREVIATIONS)):
-                last_end = i + 1
-                if last_end >= min_chars:
-                    return text[:last_end]
+                found.append(text[start : i + 1].strip())
+                start = i + 1
         i += 1
-    # The paragraph ran out (it may end in a colon before an equation): the sentences
-    # that did end, or the whole paragraph if none did.
-    return text[:last_end] if last_end else text
+    if text[start:].strip():
+        found.append(text[start:].strip())
+    return found
+
+
+def first_sentence(text: str, min_chars: int = 0) -> str:
+    """The first sentence of a markdown paragraph, on one line (see :func:`sentences`).
+
+    With ``min_chars``, sentences are added while the result is shorter than that, so
+    that a short opening ("Where do the bits go?") comes with the sentence that says
+    what to do. A paragraph without a full stop comes whole.
+    """
+    parts = sentences(text)
+    ended = [p for p in parts if p[-1] in ".?!"]
+    if not ended:
+        return " ".join(parts)
+    out = ""
+    for part in ended:
+        out = f"{out} {part}".strip()
+        if len(out) >= min_chars:
+            break
+    return out
+
+
+# Words that open the sentence of an exercise that says what to do.
+_TASK_VERBS = (
+    "Add", "Average", "Build", "Change", "Check", "Compare", "Compute", "Count", "Derive",
+    "Do", "Draw", "Estimate", "Evaluate", "Explain", "Find", "Fit", "Generate", "Give",
+    "Implement", "Load", "Measure", "Modify", "Pick", "Plot", "Predict", "Print", "Prove",
+    "Record", "Refit", "Remove", "Repeat", "Replace", "Run", "Sample", "Score", "Set",
+    "Show", "Take", "Test", "Time", "Train", "Try", "Use", "Write",
+)  # fmt: skip
+# Words that point back to an earlier sentence: a task using them needs that sentence.
+_BACK_REFERENCES = {"it", "its", "that", "this", "these", "them", "they", "their", "ours"}
+
+
+def task_sentence(text: str, min_chars: int = 0) -> str:
+    """What an exercise asks, from its text: the first sentence that is a question or
+    starts with an imperative such as "Show" or "Measure", with the sentence before it
+    when it points back ("Explain why that ...", a question, "Check ...") and the
+    sentences after it while the result is shorter than ``min_chars``. Sentences with a
+    glue role are skipped (a glued value does not resolve on another page). Falls back
+    to :func:`first_sentence` when nothing asks for anything."""
+    parts = [p for p in sentences(text) if p[-1] in ".?!" and "{glue" not in p]
+
+    def pick(k: int, question: bool) -> str:
+        words = {w.strip(",.;:?*_`()").lower() for w in parts[k].split()[:8]}
+        start = k - 1 if k > 0 and (question or words & _BACK_REFERENCES) else k
+        out = " ".join(parts[start : k + 1])
+        for more in parts[k + 1 :]:
+            if len(out) >= min_chars:
+                break
+            out = f"{out} {more}"
+        return out
+
+    for k, part in enumerate(parts):
+        verb = part.split(" ", 1)[0].strip("*_")
+        if part.endswith("?") or verb in _TASK_VERBS:
+            # "Check ..." follows what is to be checked.
+            return pick(k, question=part.endswith("?") or verb == "Check")
+    return first_sentence(text, min_chars)
 
 
 def parse_exercises(markdown: str, where: str = "") -> list[Exercise]:
@@ -125,7 +184,7 @@ def parse_exercises(markdown: str, where: str = "") -> list[Exercise]:
     """
     found = []
     for match in _EXERCISE.finditer(markdown):
-        options, paragraph, in_options = {}, [], True
+        options, lines, in_options, in_math = {}, [], True, False
         for line in match["body"].splitlines():
             option = _OPTION.match(line.strip()) if in_options else None
             if option:
@@ -134,18 +193,22 @@ def parse_exercises(markdown: str, where: str = "") -> list[Exercise]:
             if in_options and not line.strip():
                 continue
             in_options = False
-            if not line.strip():
-                if paragraph:
-                    break
+            stripped = line.strip()
+            if in_math:  # inside display math: no sentence ends or starts here
+                in_math = not stripped.endswith("$$")
                 continue
-            paragraph.append(line)
+            if stripped.startswith("$$"):
+                in_math = not (len(stripped) > 2 and stripped.endswith("$$"))
+                lines.append(_BREAK)  # the text before the equation does not run on into it
+                continue
+            lines.append(line)
         label = options.get("label")
         if not label:
             raise ValueError(
                 f"{where}: an exercise has no :label: (the exercises page "
                 "links to each exercise by its label); add `:label: ex-...`"
             )
-        sentence = first_sentence("\n".join(paragraph), min_chars=SHORT)
+        sentence = task_sentence("\n".join(lines), min_chars=SHORT)
         if "{glue" in sentence:
             raise ValueError(
                 f"{where}: the first sentence of exercise {label} uses a glue "
