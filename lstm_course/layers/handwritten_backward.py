@@ -8,7 +8,7 @@ what that bookkeeping costs. Here the whole time loop is one ``autograd.Function
   cell state into preallocated (T, B, .) buffers;
 - the backward pass first computes, for all T steps at once, every factor that does
   not depend on the recursion (the gates' local derivatives, chapter ``03_lstm_backward``), so that the
-  loop over time is left with five small operations and one matrix product per step;
+  loop over time is left with four elementwise operations and one matrix product per step;
 - the recurrent weight gradient is one (4H, T*B) @ (T*B, H) product after the loop,
   not T small ones inside it.
 

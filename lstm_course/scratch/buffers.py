@@ -1,11 +1,11 @@
-"""Reusing big arrays between calls, the way PyTorch's caching allocator does.
+"""Reusing big arrays between calls, the way PyTorch's CUDA caching allocator does.
 
 Fresh memory is slow the first time it is written: the operating system maps it in
-page by page, one page fault each, and the C allocator hands big freed blocks straight
-back to the system. A training loop that allocates the same big arrays at every call
-pays that price at every call (about a quarter of the NumPy LSTM's time at the course's
-benchmark shapes, chapter ``04_numpy_lstm``). A :class:`BufferPool` keeps the arrays it handed out and
-hands one back again once nothing refers to it any more.
+page by page, one page fault each, and the C allocator can hand big freed blocks back to
+the system, so a training loop that allocates the same big arrays at every call may pay
+that price at every call (how much, the course has not measured on its own). A
+:class:`BufferPool` keeps the arrays it handed out and hands one back again once nothing
+refers to it any more.
 
 Usage::
 
