@@ -211,7 +211,7 @@ def parse_exercises(markdown: str, where: str = "") -> list[Exercise]:
         sentence = task_sentence("\n".join(lines), min_chars=SHORT)
         if "{glue" in sentence:
             raise ValueError(
-                f"{where}: the first sentence of exercise {label} uses a glue "
+                f"{where}: the task sentence of exercise {label} uses a glue "
                 "role, which does not resolve on the exercises page; reword it"
             )
         found.append(Exercise(label, match["title"].strip(), sentence))

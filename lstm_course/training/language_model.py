@@ -33,7 +33,6 @@ from lstm_course.training.model_tools import eval_mode, model_device
 __all__ = [
     "LanguageModel",
     "check_lm_args",
-    "uniform_init_",
     "detach_state",
     "train_epoch",
     "evaluate",
@@ -62,18 +61,6 @@ def check_lm_args(
             f"H={hidden_size}: make them equal or set tie_weights=False"
         )
     return (*sizes, dropout, tie_weights)
-
-
-def uniform_init_(module: nn.Module, init_range: float | None) -> None:
-    """Draw every parameter of ``module`` uniformly from [-init_range, init_range], in
-    place (Zaremba et al. 2014); ``None`` keeps PyTorch's defaults. Call it before tying
-    weights, so that a shared matrix is drawn once."""
-    if init_range is None:
-        return
-    check_positive("init_range", init_range, why=" or None")
-    with torch.no_grad():
-        for p in module.parameters():
-            nn.init.uniform_(p, -init_range, init_range)
 
 
 class LanguageModel(nn.Module):
@@ -116,7 +103,9 @@ class LanguageModel(nn.Module):
             embed_size, hidden_size, num_layers, dropout=dropout if num_layers > 1 else 0.0
         )
         self.decoder = nn.Linear(hidden_size, vocab_size)
-        uniform_init_(self, init_range)
+        if init_range is not None:
+            for p in self.parameters():
+                nn.init.uniform_(p, -init_range, init_range)
         if tie_weights:
             # One Parameter in two places: gradients from both uses add up in it.
             self.decoder.weight = self.embedding.weight
