@@ -2,7 +2,7 @@ import sys
 
 import pytest
 
-from lstm_course.book_tools.report import glue, meets_bar
+from lstm_course.book_tools.report import Bars, glue, meets_bar
 from lstm_course.runtime import FAST_ENV
 
 
@@ -96,3 +96,35 @@ def test_meets_bar_lower_is_better_fast_mode(monkeypatch):
     assert "PASS" in meets_bar("val_mse", 0.08, full=0.05, fast=0.1, higher_is_better=False)
     with pytest.raises(AssertionError, match="<= 0.1"):
         meets_bar("val_mse", 0.12, full=0.05, fast=0.1, higher_is_better=False)
+
+
+# --- Bars -----------------------------------------------------------------------------
+
+
+def test_bars_table_lists_every_check():
+    bars = Bars()
+    assert bars.check("accuracy", 0.95, full=0.9, fast=0.5) == 0.95
+    bars.check("loss", 0.2, full=0.3, fast=1.0, higher_is_better=False)
+    lines = bars.table().splitlines()
+    assert len(lines) == 3
+    assert lines[1].split() == ["accuracy", "0.95", ">=", "0.9"]
+    assert lines[2].split() == ["loss", "0.2", "<=", "0.3"]
+
+
+def test_bars_check_fails_like_meets_bar():
+    bars = Bars()
+    with pytest.raises(AssertionError, match="accuracy = 0.7 .* FAIL"):
+        bars.check("accuracy", 0.7, full=0.9, fast=0.5)
+    assert bars.rows == []
+
+
+def test_bars_uses_fast_bar_in_fast_mode(monkeypatch):
+    monkeypatch.setenv(FAST_ENV, "1")
+    bars = Bars()
+    bars.check("accuracy", 0.7, full=0.9, fast=0.5)
+    assert bars.table().splitlines()[1].split()[-1] == "0.5"
+
+
+def test_bars_table_needs_a_check():
+    with pytest.raises(ValueError, match="no bar was checked"):
+        Bars().table()

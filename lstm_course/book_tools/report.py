@@ -2,7 +2,9 @@
 
 ``glue`` stores a value in the notebook's outputs under a name (MyST-NB's glue), so
 the prose can say {glue:text}`name` instead of a number typed by hand. ``meets_bar``
-is how a results cell asserts its mode's target, so a broken model fails CI.
+is how a results cell asserts its mode's target, so a broken model fails CI. ``Bars``
+asserts the same way where each result is computed (in a cell hidden from the book) and
+shows a chapter's bars together, as one small table, instead of a PASS line per result.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from lstm_course.runtime import pick
 
 __all__ = [
+    "Bars",
     "glue",
     "meets_bar",
 ]
@@ -49,3 +52,33 @@ def meets_bar(
     if not ok:
         raise AssertionError(verdict)
     return verdict
+
+
+class Bars:
+    """A chapter's bars: each checked when its result exists, all shown in one table.
+
+    ``check`` raises AssertionError exactly as ``meets_bar`` does, so a chapter stays as
+    strict when its checks move out of the teaching cells; ``table`` lists what passed.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float, str, float]] = []
+
+    def check(
+        self, name: str, value: float, full: float, fast: float, higher_is_better: bool = True
+    ) -> float:
+        """Assert ``value`` against this mode's bar (see ``meets_bar``); return ``value``."""
+        meets_bar(name, value, full=full, fast=fast, higher_is_better=higher_is_better)
+        relation = ">=" if higher_is_better else "<="
+        self.rows.append((name, float(value), relation, float(pick(full, fast))))
+        return value
+
+    def table(self) -> str:
+        """One line per bar checked so far: what, the measured value, the bar it met."""
+        if not self.rows:
+            raise ValueError("no bar was checked: call Bars.check first")
+        width = max(len("check"), *(len(name) for name, *_ in self.rows))
+        lines = [f"{'check':<{width}}  {'measured':>10}  bar"]
+        for name, value, relation, bar in self.rows:
+            lines.append(f"{name:<{width}}  {value:>10.4g}  {relation} {bar:.4g}")
+        return "\n".join(lines)
