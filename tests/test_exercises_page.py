@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
+import yaml
 
 from lstm_course.book_tools import exercises
 from lstm_course.book_tools.exercises import (
+    NEEDS_MODEL,
     PAGE,
     first_sentence,
     generate,
     parse_exercises,
+    parse_tags,
     task_sentence,
 )
 from lstm_course.book_tools.reproduce import ROOT, chapter_notebooks, toc_files
@@ -39,7 +43,7 @@ def test_every_chapter_is_listed_with_all_its_exercises():
     page = (ROOT / PAGE).read_text(encoding="utf-8")
     for chapter in book:
         assert 2 <= len(chapter.exercises) <= 5, chapter.doc
-        assert f"## {chapter.title}\n" in page
+        assert f"## {chapter.number}. {chapter.title}\n" in page
         for ex in chapter.exercises:
             assert f"{{ref}}`{ex.label}`" in page
             assert ex.first_sentence and ex.first_sentence[-1] in ".?!:", ex
@@ -70,13 +74,13 @@ def test_parse_exercises_reads_labels_titles_and_both_fences():
     markdown = textwrap.dedent("""\
         Intro.
 
-        ```{exercise}
+        ```{exercise} easy · paper
         :label: ex-a
 
         First sentence here. Second one.
         ```
 
-        :::{exercise} A title
+        :::{exercise} hard · experiment · uses the trained model
         :label: ex-b
         :class: note
 
@@ -85,17 +89,63 @@ def test_parse_exercises_reads_labels_titles_and_both_fences():
         """)
     found = parse_exercises(markdown)
     assert [(e.label, e.title, e.first_sentence) for e in found] == [
-        ("ex-a", "", "First sentence here. Second one."),
-        ("ex-b", "A title", "Colon fence. More."),
+        ("ex-a", "easy · paper", "First sentence here. Second one."),
+        ("ex-b", "hard · experiment · uses the trained model", "Colon fence. More."),
     ]
-    assert "*A title*." in exercises.render([exercises.Chapter("x", "1. X", tuple(found))])
+    page = exercises.render([exercises.Chapter("x", "X", tuple(found), number=3)])
+    assert "## 3. X\n" in page
+    assert "- {ref}`ex-a` (*easy · paper*): First sentence here." in page
 
 
 def test_an_exercise_without_a_label_or_with_glue_is_an_error():
     with pytest.raises(ValueError, match="no :label:"):
-        parse_exercises("```{exercise}\n\nText.\n```\n", where="nb")
+        parse_exercises("```{exercise} easy · code\n\nText.\n```\n", where="nb")
     with pytest.raises(ValueError, match="glue"):
-        parse_exercises("```{exercise}\n:label: ex-g\n\nIt is {glue:text}`x`.\n```\n")
+        parse_exercises("```{exercise} easy · code\n:label: ex-g\n\nIt is {glue:text}`x`.\n```\n")
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("easy · paper", ("easy", "paper", False)),
+        ("medium·code", ("medium", "code", False)),
+        (f"hard · experiment · {NEEDS_MODEL}", ("hard", "experiment", True)),
+    ],
+)
+def test_parse_tags(title, expected):
+    assert parse_tags(title) == expected
+
+
+@pytest.mark.parametrize(
+    "title", ["", "easy", "code · easy", "easy · essay", "easy · code · needs GPU", "A title"]
+)
+def test_an_exercise_whose_title_is_not_its_tags_is_an_error(title):
+    with pytest.raises(ValueError, match="not its tags.*difficulty · kind"):
+        parse_tags(title, where="nb: ex-x")
+    with pytest.raises(ValueError, match="ex-x"):
+        parse_exercises(f"```{{exercise}} {title}\n:label: ex-x\n\nDo it.\n```\n", "nb")
+
+
+def test_every_exercise_is_tagged_and_the_trained_model_ones_say_so():
+    book = exercises.chapters()
+    tags = [parse_tags(ex.title) for chapter in book for ex in chapter.exercises]
+    assert {kind for _, kind, _ in tags} == {"paper", "code", "experiment"}
+    assert any(needs for *_, needs in tags)
+
+
+def test_chapter_numbers_are_the_books_and_the_notebooks():
+    """The page numbers chapters as the book does (toc order, all parts numbered); the
+    notebooks' names carry the same number, and no heading types it a second time."""
+    book = exercises.chapters()
+    assert [c.number for c in book] == list(range(1, len(book) + 1))
+    for chapter in book:
+        assert int(chapter.doc.split("_", 1)[0]) == chapter.number, chapter.doc
+        assert not chapter.title[:1].isdigit(), f"{chapter.doc}: the toc numbers it"
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    for part in toc["parts"]:
+        files = [Path(entry["file"]).stem for entry in part["chapters"]]
+        has_chapters = any(name in {c.doc for c in book} for name in files)
+        assert bool(part.get("numbered")) == has_chapters, part["caption"]
 
 
 def test_the_generator_follows_the_toc(tmp_path):
@@ -110,16 +160,16 @@ def test_the_generator_follows_the_toc(tmp_path):
             {"cell_type": "markdown", "source": [f"# {title}\n"]},
             {
                 "cell_type": "markdown",
-                "source": [f"```{{exercise}}\n:label: {label}\n\nDo {label}.\n```\n"],
+                "source": [f"```{{exercise}} easy · code\n:label: {label}\n\nDo {label}.\n```\n"],
             },
         ]
         return json.dumps({"cells": cells})
 
-    (tmp_path / "book" / "01_a.ipynb").write_text(notebook("1. A", "ex-a"), encoding="utf-8")
-    (tmp_path / "book" / "02_b.ipynb").write_text(notebook("2. B", "ex-b"), encoding="utf-8")
+    (tmp_path / "book" / "01_a.ipynb").write_text(notebook("A", "ex-a"), encoding="utf-8")
+    (tmp_path / "book" / "02_b.ipynb").write_text(notebook("B", "ex-b"), encoding="utf-8")
     page = generate(tmp_path)
-    assert page.index("## 2. B") < page.index("## 1. A"), "reading order is _toc.yml's"
-    assert "- {ref}`ex-b`: Do ex-b." in page
+    assert page.index("## 1. B") < page.index("## 2. A"), "reading order is _toc.yml's"
+    assert "- {ref}`ex-b` (*easy · code*): Do ex-b." in page
 
 
 def test_make_exercises_writes_the_page(tmp_path, monkeypatch):
@@ -161,7 +211,7 @@ def test_task_sentence(text, expected):
 def test_display_math_does_not_run_into_the_task():
     md = textwrap.dedent(
         """\
-        ```{exercise}
+        ```{exercise} easy · code
         :label: ex-x
 
         A cell with no state:

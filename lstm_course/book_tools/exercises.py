@@ -1,14 +1,17 @@
 """The book's exercises index, generated from the chapter notebooks.
 
 ``python -m lstm_course.book_tools.exercises`` (what ``make exercises`` runs) writes
-``book/exercises.md``: for every chapter in ``_toc.yml``, in reading order, its title
-and each of its exercises as a ``{ref}`` link to the exercise's label followed by the
-task it sets (its first imperative sentence or question, see :func:`task_sentence`). A test checks that the committed page equals the generated
-one, so the page cannot go stale when an exercise is added, moved or reworded.
+``book/exercises.md``: for every chapter in ``_toc.yml``, in reading order, its number
+and title, and each of its exercises as a ``{ref}`` link to the exercise's label (the
+book numbers exercises per chapter, "Exercise 2.1"), its tags, and the task it sets (its
+first imperative sentence or question, see :func:`task_sentence`). A test checks that
+the committed page equals the generated one, so the page cannot go stale when an
+exercise is added, moved or reworded.
 
-Exercises are ``sphinx-exercise`` directives in markdown cells::
+Exercises are ``sphinx-exercise`` directives in markdown cells, whose title is their
+tags: a difficulty, a kind, and whether the chapter's trained model is needed::
 
-    ```{exercise}
+    ```{exercise} easy · code
     :label: ex-ch2-biases
 
     `nn.LSTMCell` has two bias vectors, ...
@@ -30,8 +33,12 @@ __all__ = [
     "PAGE",
     "SHORT",
     "HEADER",
+    "DIFFICULTIES",
+    "KINDS",
+    "NEEDS_MODEL",
     "Exercise",
     "Chapter",
+    "parse_tags",
     "sentences",
     "first_sentence",
     "task_sentence",
@@ -59,12 +66,28 @@ SHORT = 70  # a first sentence shorter than this comes with the next one
 _HEADING = re.compile(r"^#\s+(.+?)\s*$", re.M)
 _BREAK = "\u00b6"  # marks where display math was cut out of an exercise's text
 
+DIFFICULTIES = ("easy", "medium", "hard")
+# paper: reason it out (the solution's code checks the answer); code: write a short
+# function or check; experiment: run something and measure.
+KINDS = ("paper", "code", "experiment")
+NEEDS_MODEL = "uses the trained model"
+_TAG_SEPARATOR = "·"
+
 HEADER = """\
 # Exercises
 
 Every chapter ends with two to five exercises. Each solution is hidden behind a toggle
 under its exercise, and every solution's code runs in CI, so the solutions you open are
-checked. This page lists them all, chapter by chapter, each with the task it sets.
+checked. This page lists them all, chapter by chapter, each with the task it sets and
+its tags:
+
+- how hard it is: *easy*, *medium* or *hard*;
+- what kind of work it is: *paper* (reason it out; the solution's code then checks the
+  answer), *code* (write a short function or check) or *experiment* (run something and
+  measure it);
+- *uses the trained model*: it needs the model the chapter trains, so run the chapter
+  first (in full mode for the published numbers, or in fast mode for a smaller model in
+  a few minutes; see the README).
 
 % Generated from the notebooks by `make exercises` (python -m lstm_course.book_tools.exercises).
 % Do not edit by hand: a test checks that this page is up to date.
@@ -74,15 +97,39 @@ checked. This page lists them all, chapter by chapter, each with the task it set
 @dataclass(frozen=True)
 class Exercise:
     label: str
-    title: str
+    title: str  # its tags, e.g. "medium · experiment · uses the trained model"
     first_sentence: str
 
 
 @dataclass(frozen=True)
 class Chapter:
     doc: str  # the notebook's name without extension, e.g. "02_lstm_cell"
-    title: str
+    title: str  # without its number, e.g. "The LSTM cell, derived"
     exercises: tuple[Exercise, ...]
+    number: int = 0  # its place among the chapters, as the book numbers it
+
+
+def parse_tags(title: str, where: str = "") -> tuple[str, str, bool]:
+    """An exercise's title read as its tags: ``(difficulty, kind, needs_model)``.
+
+    The title is ``difficulty · kind`` or ``difficulty · kind · uses the trained model``,
+    from :data:`DIFFICULTIES` and :data:`KINDS`; anything else is a ``ValueError`` that
+    names ``where`` and says what the title must look like.
+    """
+    parts = [part.strip() for part in title.split(_TAG_SEPARATOR)]
+    needs_model = len(parts) == 3 and parts[2] == NEEDS_MODEL
+    if (
+        len(parts) not in (2, 3)
+        or (len(parts) == 3 and not needs_model)
+        or (parts[0] not in DIFFICULTIES or parts[1] not in KINDS)
+    ):
+        raise ValueError(
+            f"{where}: exercise title {title!r} is not its tags; write "
+            f"'difficulty {_TAG_SEPARATOR} kind' with a difficulty from {DIFFICULTIES} "
+            f"and a kind from {KINDS}, and add ' {_TAG_SEPARATOR} {NEEDS_MODEL}' when it "
+            "needs the chapter's trained model"
+        )
+    return parts[0], parts[1], needs_model
 
 
 def sentences(text: str) -> list[str]:
@@ -179,8 +226,9 @@ def parse_exercises(markdown: str, where: str = "") -> list[Exercise]:
     """Every exercise directive in a markdown text, in order.
 
     Raises ``ValueError`` (naming ``where``) for an exercise without a ``:label:``,
-    since the index links to exercises by label, or whose first sentence uses a
-    ``{glue}`` role, which only resolves on its own page.
+    since the index links to exercises by label, whose title is not its tags (see
+    :func:`parse_tags`), or whose first sentence uses a ``{glue}`` role, which only
+    resolves on its own page.
     """
     found = []
     for match in _EXERCISE.finditer(markdown):
@@ -208,6 +256,7 @@ def parse_exercises(markdown: str, where: str = "") -> list[Exercise]:
                 f"{where}: an exercise has no :label: (the exercises page "
                 "links to each exercise by its label); add `:label: ex-...`"
             )
+        parse_tags(match["title"], where=f"{where}: {label}")
         sentence = task_sentence("\n".join(lines), min_chars=SHORT)
         if "{glue" in sentence:
             raise ValueError(
@@ -218,18 +267,20 @@ def parse_exercises(markdown: str, where: str = "") -> list[Exercise]:
     return found
 
 
-def chapter_exercises(path: Path) -> Chapter:
+def chapter_exercises(path: Path, number: int = 0) -> Chapter:
     """The title (the first ``# `` heading) and the exercises of one chapter notebook."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     markdown = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
     heading = next((m[1] for m in map(_HEADING.search, markdown) if m), path.stem)
     exercises = parse_exercises("\n\n".join(markdown), where=path.name)
-    return Chapter(path.stem, heading, tuple(exercises))
+    return Chapter(path.stem, heading, tuple(exercises), number)
 
 
 def chapters(root: Path = ROOT) -> list[Chapter]:
-    """Every chapter notebook named in ``_toc.yml``, in reading order, with its exercises."""
-    return [chapter_exercises(path) for path in chapter_notebooks(root)]
+    """Every chapter notebook named in ``_toc.yml``, in reading order, with its exercises
+    and its number (the book numbers the chapter notebooks 1, 2, ... in that order)."""
+    paths = chapter_notebooks(root)
+    return [chapter_exercises(path, k) for k, path in enumerate(paths, start=1)]
 
 
 def render(book: list[Chapter]) -> str:
@@ -238,10 +289,9 @@ def render(book: list[Chapter]) -> str:
     for chapter in book:
         if not chapter.exercises:
             continue
-        lines += [f"## {chapter.title}", ""]
+        lines += [f"## {chapter.number}. {chapter.title}", ""]
         for ex in chapter.exercises:
-            title = f" *{ex.title}*." if ex.title else ""
-            lines.append(f"- {{ref}}`{ex.label}`:{title} {ex.first_sentence}")
+            lines.append(f"- {{ref}}`{ex.label}` (*{ex.title}*): {ex.first_sentence}")
         lines.append("")
     return "\n".join(lines)
 
