@@ -7,7 +7,12 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 
-from lstm_course.diagrams import GATE_NAMES, draw_lstm_cell  # noqa: E402
+from lstm_course.diagrams import (  # noqa: E402
+    GATE_NAMES,
+    draw_lstm_cell,
+    draw_lstm_chain,
+    draw_stacked_weights,
+)
 
 SYMBOLS = {"i": "$i_t$", "f": "$f_t$", "g": "$g_t$", "o": "$o_t$"}
 NAMES = {"i": "input", "f": "forget", "g": "candidate", "o": "output"}
@@ -103,3 +108,96 @@ def test_other_bad_arguments_are_rejected():
         draw_lstm_cell(gates=3)
     with pytest.raises(TypeError, match="peepholes must be True or False, got 1"):
         draw_lstm_cell(peepholes=1)
+
+
+# --- highlight, the unrolled chain, the stacked weights -------------------------------
+
+HALO = "#ffcf33"
+
+
+def _halos(ax):
+    """The yellow halo patches and lines drawn behind highlighted parts."""
+    patches = [p for p in ax.patches if matplotlib.colors.to_hex(p.get_facecolor()) == HALO]
+    lines = [ln for ln in ax.lines if matplotlib.colors.to_hex(ln.get_color()) == HALO]
+    return patches, lines
+
+
+def test_no_highlight_draws_no_halo():
+    assert _halos(draw_lstm_cell()) == ([], [])
+    assert "yellow: new in this step" not in _texts(draw_lstm_cell())
+
+
+@pytest.mark.parametrize(
+    ("gates", "highlight", "boxes_and_nodes", "lines"),
+    [
+        (("g",), ("c", "g"), 2, 1),  # the carousel: the cell line, the candidate and its +
+        (("i", "g", "o"), ("i", "o"), 4, 0),  # 1997: two gate boxes, two x nodes
+        (GATE_NAMES, ("f",), 2, 0),
+        (GATE_NAMES, "fo", 4, 0),
+    ],
+)
+def test_highlight_puts_a_halo_behind_each_named_part(gates, highlight, boxes_and_nodes, lines):
+    ax = draw_lstm_cell(gates=gates, highlight=highlight)
+    patches, halo_lines = _halos(ax)
+    assert len(patches) == boxes_and_nodes and len(halo_lines) == lines
+    assert "yellow: new in this step" in _texts(ax)
+
+
+def test_bad_highlight_is_rejected():
+    with pytest.raises(ValueError, match="unknown name"):
+        draw_lstm_cell(highlight=("x",))
+    with pytest.raises(ValueError, match="does not draw"):
+        draw_lstm_cell(gates=("i", "g"), highlight=("f",))
+    with pytest.raises(TypeError, match="highlight must be a sequence"):
+        draw_lstm_cell(highlight=3)
+
+
+@pytest.mark.parametrize("steps", [2, 3, 5])
+def test_chain_draws_one_cell_per_step_with_the_cell_path_marked(steps):
+    ax = draw_lstm_chain(steps, title="unrolled")
+    texts = _texts(ax)
+    assert texts.count("$i, f, g, o$") == steps
+    assert texts.count("+") == steps and texts.count(r"$\times$") == steps
+    # The last but one cell is step t, the last t+1; c_{t-1} comes in from the left.
+    for label in ["$x_{t}$", "$x_{t+1}$", "$c_{t}$", "$h_{t}$", "$c_{t-1}$", "$h_{t-1}$"]:
+        assert label in texts, label
+    assert ("$x_{t-1}$" in texts) == (steps >= 3)
+    assert any("cell path" in t for t in texts)
+    patches, lines = _halos(ax)
+    assert len(lines) == 1 and not patches  # the one marked path: the cell line
+    assert ax.get_title() == "unrolled" and not ax.axison
+
+
+def test_chain_rejects_bad_steps():
+    with pytest.raises(ValueError, match="steps must be an int >= 2"):
+        draw_lstm_chain(1)
+    with pytest.raises(TypeError, match="steps must be an int >= 2"):
+        draw_lstm_chain(2.0)
+
+
+def test_stacked_weights_label_the_four_blocks_in_pytorch_order():
+    torch = pytest.importorskip("torch")
+    cell = torch.nn.LSTMCell(5, 3)
+    ax = draw_stacked_weights(cell.weight_ih)
+    labels = [t for t in _texts(ax) if "rows" in t]
+    assert labels == [
+        "$i_t$, input gate: $W_{ii}$, rows 0-2",
+        "$f_t$, forget gate: $W_{if}$, rows 3-5",
+        "$g_t$, candidate: $W_{ig}$, rows 6-8",
+        "$o_t$, output gate: $W_{io}$, rows 9-11",
+    ]
+    (image,) = ax.images
+    assert image.get_array().shape == (12, 5)
+    assert len([ln for ln in ax.lines if ln.get_ydata()[0] in (2.5, 5.5, 8.5)]) == 3
+    hh = draw_stacked_weights(cell.weight_hh.detach().numpy(), name="weight_hh")
+    assert "$o_t$, output gate: $W_{ho}$, rows 9-11" in _texts(hh)
+    assert "4H \\times H" in hh.get_title()
+
+
+def test_stacked_weights_reject_bad_input():
+    with pytest.raises(ValueError, match="4H rows"):
+        draw_stacked_weights([[1.0, 2.0]] * 6)
+    with pytest.raises(ValueError, match="4H rows"):
+        draw_stacked_weights([1.0] * 8)
+    with pytest.raises(ValueError, match="name must be"):
+        draw_stacked_weights([[1.0]] * 4, name="bias_ih")

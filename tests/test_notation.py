@@ -78,19 +78,6 @@ class Allowance:
 
 ALLOWED = [
     Allowance(
-        "02_lstm_cell.ipynb",
-        "x-subscript weights",
-        "What popular articles get wrong",
-        "quotes a tutorial's wrong equation, $W_x[x_t, h_{t-1}] + W_h[h_{t-1}, \\tilde c]$, "
-        "to correct it",
-    ),
-    Allowance(
-        "02_lstm_cell.ipynb",
-        "tilde candidate",
-        "What popular articles get wrong",
-        "the same quoted equation and its $\\tilde c$",
-    ),
-    Allowance(
         "15_where_lstms_stand.ipynb",
         "capital C cell state",
         "The **mLSTM** goes further",
@@ -271,18 +258,93 @@ def test_code_comments_are_checked_but_code_and_strings_are_not():
 
 def test_an_allowance_covers_only_its_own_passage():
     quoted = Deviation(
-        "02_lstm_cell.ipynb",
+        "15_where_lstms_stand.ipynb",
         "cell 30 (markdown)",
-        "tilde candidate",
-        "\\tilde c",
-        "## What popular articles get wrong ... \\tilde c",
+        "capital C cell state",
+        "C_t",
+        "The **mLSTM** goes further ... $C_t$",
     )
     elsewhere = Deviation(
-        "02_lstm_cell.ipynb",
+        "15_where_lstms_stand.ipynb",
         "cell 5 (markdown)",
-        "tilde candidate",
-        "\\tilde c",
-        "The candidate \\tilde c_t is written ...",
+        "capital C cell state",
+        "C_t",
+        "The cell state C_t is written ...",
     )
     assert allowance_for(quoted) is not None
     assert allowance_for(elsewhere) is None
+
+
+# --- pre-activations are a_t, never z -------------------------------------------------
+# The intro's table writes an LSTM's pre-activations a_t = [a^i_t; a^f_t; a^g_t; a^o_t];
+# z is the GRU's update gate (and elsewhere logits). These patterns catch an LSTM
+# pre-activation written as z, in the prose and in the code itself (not only comments).
+Z_PROSE = re.compile(
+    r"(?<![\w\\])z_\{?[ifgo]\}?(?![\w{])"  # $z_i$, $z_{f}$, ...
+    r"|(?<![\w\\])z\^\{?[ifgo]\}?"  # $z^i_t$
+    r"|(?<![\w\\])z_\{?t\}?\s*=\s*W_\{ih\}"  # $z_t = W_{ih} x_t + ...$
+)
+Z_CODE = re.compile(
+    r"\bz_[ifgo]\b"  # z_i, z_f, z_g, z_o = ...
+    r"|^\s*z(?:_t)?\s*=[^=\n]*weight_ih",  # z = x @ weight_ih.T + ...
+    re.M,
+)
+# Chapters that still write z while their own issue converts them, name -> reason. Their
+# test is expected to fail; once one passes (XPASS in the report), remove it from here.
+Z_PENDING: dict[str, str] = {}
+
+
+def z_preactivations(path: Path) -> list[str]:
+    """Every LSTM pre-activation written as z in a chapter (prose and code) or page."""
+    if path.suffix == ".md":
+        return [m.group(0) for m in Z_PROSE.finditer(path.read_text(encoding="utf-8"))]
+    found = []
+    for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+        pattern = Z_PROSE if cell["cell_type"] == "markdown" else Z_CODE
+        found += [f"cell {i}: {m.group(0)!r}" for m in pattern.finditer("".join(cell["source"]))]
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=pytest.mark.xfail(reason=Z_PENDING[p.name], strict=False))
+        if p.name in Z_PENDING
+        else p
+        for p in book_files()
+    ],
+    ids=lambda p: p.name,
+)
+def test_lstm_preactivations_are_written_a_not_z(path):
+    found = z_preactivations(path)
+    assert not found, (
+        f"{path.name} writes LSTM pre-activations as z (the intro's table says "
+        f"a_t = [a^i_t; a^f_t; a^g_t; a^o_t], code a_i, a_f, a_g, a_o): {found}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("$(z_i, z_f, z_g, z_o) = \\operatorname{split}(z_t)$", False),
+        ("$i_t = \\sigma(z^i_t)$", False),
+        ("$z_t = W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}$", False),
+        ("z_i, z_f, z_g, z_o = z.split(H, dim=1)", True),
+        ("    z = x_t @ weight_ih.T + bias_ih", True),
+    ],
+)
+def test_the_z_checker_catches_lstm_preactivations(text, code):
+    assert (Z_CODE if code else Z_PROSE).search(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("the GRU's update gate $z_t = \\sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1})$", False),
+        ("$a^i_t, a^f_t$ and $W_{iz}$, $\\delta z$, logits $z_{t,w}$", False),
+        ("r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)", True),
+        ("a_i, a_f, a_g, a_o = a.chunk(4, dim=1)", True),
+    ],
+)
+def test_the_z_checker_accepts_the_gru_and_a(text, code):
+    assert not (Z_CODE if code else Z_PROSE).search(text)
