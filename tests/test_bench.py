@@ -164,7 +164,7 @@ def test_compare_runs_each_side_in_a_subprocess_and_formats():
 
 
 def test_breakdown_adds_up():
-    parts = numpy_time_breakdown(4, 2, 3, 5, repeat=1)
+    parts = numpy_time_breakdown(4, 2, 3, 5, repeat=2)
     assert set(parts) == {
         "total",
         "input projection",
@@ -174,7 +174,11 @@ def test_breakdown_adds_up():
         "input gradient",
         "everything else",
     }
-    assert sum(v for k, v in parts.items() if k != "total") == pytest.approx(parts["total"])
+    for k, whole in enumerate(parts["total"].times):  # round by round
+        rest = sum(t.times[k] for name, t in parts.items() if name != "total")
+        assert rest == pytest.approx(whole)
+    assert all(t.min <= t.median <= t.max for t in parts.values())
+    assert all(len(t.times) == 2 for t in parts.values())
 
 
 def test_worker_prints_one_json_line(capsys):

@@ -16,7 +16,14 @@ import torch
 from lstm_course.checks import check_int
 from lstm_course.perf.ceilings import training_flops
 from lstm_course.perf.steps import numpy_lstm_step, torch_lstm_step
-from lstm_course.perf.timing import ItemAccess, run_worker, sgemm_gflops, time_it
+from lstm_course.perf.timing import (
+    ItemAccess,
+    Timing,
+    run_worker,
+    sgemm_gflops,
+    time_interleaved,
+    time_it,
+)
 
 __all__ = [
     "SHAPES",
@@ -193,14 +200,16 @@ def format_comparison(rows: list[Comparison]) -> str:
     return "\n".join(lines)
 
 
-def numpy_time_breakdown(T: int, B: int, D: int, H: int, repeat: int = 9) -> dict[str, float]:
-    """Where the NumPy LSTM's forward + backward time goes, in seconds (medians).
+def numpy_time_breakdown(T: int, B: int, D: int, H: int, repeat: int = 9) -> dict[str, Timing]:
+    """Where the NumPy LSTM's forward + backward time goes: a :class:`Timing` per part.
 
     ``total`` is the whole pass; the other entries time the same matrix products on
     their own (``input projection``, ``recurrent, forward``, ``recurrent, backward``,
     ``weight gradients``, ``input gradient``); ``everything else`` (elementwise work,
-    memory, Python) is the difference. A dict, because its keys are the labels a plot
-    of the parts shows, in order.
+    memory, Python) is the difference, round by round. All parts and the whole pass are
+    timed side by side (each round runs every one once), so a round's difference is
+    taken under one background load, and each part comes with its range over rounds.
+    A dict, because its keys are the labels a plot of the parts shows, in order.
     """
     rng = np.random.default_rng(0)
     f32 = np.float32
@@ -225,6 +234,9 @@ def numpy_time_breakdown(T: int, B: int, D: int, H: int, repeat: int = 9) -> dic
         "weight gradients": lambda: (da.T @ x, da.T @ hs),
         "input gradient": lambda: da @ w_ih,
     }
-    times = {name: time_it(fn, repeat=repeat).median for name, fn in parts.items()}
-    total = time_it(numpy_lstm_step(T, B, D, H), repeat=repeat).median
-    return {"total": total, **times, "everything else": total - sum(times.values())}
+    timed = time_interleaved({"total": numpy_lstm_step(T, B, D, H), **parts}, repeat=repeat)
+    rest = [
+        whole - sum(timed[name].times[k] for name in parts)
+        for k, whole in enumerate(timed["total"].times)
+    ]
+    return {**timed, "everything else": Timing.of(rest)}
