@@ -1,0 +1,162 @@
+"""Chapter ``05_torch_lstm``'s pictures: what nn.LSTM returns (``draw_lstm_returns``) and
+a padded batch next to its packed form (``draw_padded_packed``). The read-outs the first
+one marks are checked against a real ``nn.LSTM``, the packed layout of the second against
+a real ``pack_padded_sequence``."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn.utils.rnn import pack_padded_sequence  # noqa: E402
+
+from lstm_course.diagrams import draw_lstm_returns, draw_padded_packed  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _patches(ax, kind):
+    """{gid fields after ``kind``: patch} for the patches whose gid starts with ``kind``."""
+    found = {}
+    for p in ax.patches:
+        gid = p.get_gid() or ""
+        if gid.split(" ")[0] == kind:
+            found[tuple(int(v) for v in gid.split(" ")[1:])] = p
+    return found
+
+
+def _gid_texts(ax, kind):
+    return {
+        int(t.get_gid().split(" ")[1]): t
+        for t in ax.texts
+        if (t.get_gid() or "").startswith(kind + " ")
+    }
+
+
+def _centre(patch):
+    box = patch.get_bbox()
+    return (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+
+
+@pytest.mark.parametrize("L, T, bidirectional", [(1, 2, False), (2, 4, False), (3, 5, True)])
+def test_returns_draws_one_box_per_layer_direction_and_step(L, T, bidirectional):
+    d = 2 if bidirectional else 1
+    ax = draw_lstm_returns(L, T, bidirectional)
+    assert isinstance(ax, Axes)
+    states = _patches(ax, "state")
+    assert set(states) == {(k, j, t) for k in range(L) for j in range(d) for t in range(T)}
+    labels = _gid_texts(ax, "h_n")
+    assert sorted(labels) == list(range(L * d))
+    assert all(labels[i].get_text() == f"h_n[{i}]" for i in labels)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_h_n_labels_sit_at_each_directions_last_step(bidirectional):
+    L, T = 2, 4
+    d = 2 if bidirectional else 1
+    ax = draw_lstm_returns(L, T, bidirectional)
+    states = _patches(ax, "state")
+    for i, text in _gid_texts(ax, "h_n").items():
+        k, j = divmod(i, d)  # h_n's row order: layer k, direction j
+        last = T - 1 if j == 0 else 0  # the backward direction ends at t = 0
+        x, y = _centre(states[(k, j, last)])
+        tx, ty = text.get_position()
+        assert ty == pytest.approx(y)
+        assert (tx > x) if j == 0 else (tx < x)
+        # ... and it is the nearest box in its row
+        row = [_centre(states[(k, j, t)])[0] for t in range(T)]
+        assert min(row, key=lambda c: abs(c - tx)) == pytest.approx(x)
+
+
+def test_drawn_read_outs_agree_with_a_real_bidirectional_lstm():
+    """Where the picture puts the top layer's h_n rows is where nn.LSTM's output has them."""
+    L, T, H = 2, 4, 3
+    torch.manual_seed(0)
+    lstm = nn.LSTM(2, H, num_layers=L, bidirectional=True, dtype=torch.float64)
+    output, (h_n, _) = lstm(torch.randn(T, 1, 2, dtype=torch.float64))
+    ax = draw_lstm_returns(L, T, True)
+    states = _patches(ax, "state")
+    columns = sorted({_centre(p)[0] for p in states.values()})
+    for j in range(2):
+        row = (L - 1) * 2 + j
+        x = _gid_texts(ax, "h_n")[row].get_position()[0]
+        t = min(range(T), key=lambda t: abs(columns[t] - x))
+        assert torch.equal(output[t, :, j * H : (j + 1) * H], h_n[row])
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_output_frame_holds_the_top_layer_only(bidirectional):
+    L, T = 3, 4
+    ax = draw_lstm_returns(L, T, bidirectional)
+    (frame,) = [p for p in ax.patches if p.get_gid() == "output"]
+    box = frame.get_bbox()
+    for (k, _, _), patch in _patches(ax, "state").items():
+        x, y = _centre(patch)
+        inside = box.x0 < x < box.x1 and box.y0 < y < box.y1
+        assert inside == (k == L - 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"num_layers": 0}, ValueError),
+        ({"steps": 1}, ValueError),
+        ({"num_layers": 2.0}, TypeError),
+        ({"bidirectional": "yes"}, TypeError),
+    ],
+)
+def test_returns_rejects_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        draw_lstm_returns(**kwargs)
+
+
+@pytest.mark.parametrize("lengths", [[6, 2, 4], [1], [3, 3], [2, 5, 1, 4]])
+def test_padded_and_packed_boxes(lengths):
+    ax = draw_padded_packed(lengths)
+    B, T, N = len(lengths), max(lengths), sum(lengths)
+    real, pad, packed = (_patches(ax, kind) for kind in ("real", "pad", "packed"))
+    assert set(real) == {(b, t) for b, n in enumerate(lengths) for t in range(n)}
+    assert set(pad) == {(b, t) for b, n in enumerate(lengths) for t in range(n, T)}
+    assert len(packed) == N and len(real) + len(pad) == B * T
+
+
+@pytest.mark.parametrize("lengths", [[6, 2, 4], [1], [3, 3], [2, 5, 1, 4]])
+def test_packed_layout_is_pack_padded_sequences(lengths):
+    """batch_sizes and the order of data's rows as torch packs them, from another input."""
+    ax = draw_padded_packed(torch.tensor(lengths))
+    B, T = len(lengths), max(lengths)
+    # (B, T, 2): each step holds its own (b, t)
+    where = torch.stack(torch.meshgrid(torch.arange(B), torch.arange(T), indexing="ij"), dim=-1)
+    ref = pack_padded_sequence(where, lengths, batch_first=True, enforce_sorted=False)
+    drawn_sizes = _gid_texts(ax, "batch_sizes")
+    assert [int(drawn_sizes[t].get_text()) for t in sorted(drawn_sizes)] == (
+        ref.batch_sizes.tolist()
+    )
+    rows = sorted(_patches(ax, "packed"))  # (i, b, t), by row i of data
+    assert [(b, t) for _, b, t in rows] == [tuple(v) for v in ref.data.tolist()]
+    # The rows are drawn left to right in data's order.
+    xs = [_centre(_patches(ax, "packed")[key])[0] for key in rows]
+    assert xs == sorted(xs)
+
+
+@pytest.mark.parametrize(
+    "lengths, error",
+    [
+        ([], ValueError),
+        ([3, 0], ValueError),
+        ([2.5], TypeError),
+        ("abc", TypeError),
+        (3, TypeError),
+    ],
+)
+def test_padded_packed_rejects_bad_lengths(lengths, error):
+    with pytest.raises(error):
+        draw_padded_packed(lengths)
