@@ -1,0 +1,323 @@
+"""The LSTM cell drawn gate by gate, and unrolled over time.
+
+``draw_lstm_cell(gates=("g",))`` is the bare constant error carousel, ``("i", "g", "o")``
+the 1997 cell, ``("i", "f", "g", "o")`` the standard one; ``peepholes=True`` adds the
+peephole connections and ``highlight`` marks the parts a step of the build-up adds. Every
+part keeps its place whichever gates are drawn, so figures of the growing cell line up.
+``draw_lstm_chain`` unrolls a few cells over time with the cell path c_{t-1} -> c_t marked.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import Circle, FancyBboxPatch
+
+from lstm_course.checks import check_bool, check_int
+from lstm_course.diagrams.parts import (
+    BOX_H,
+    BOX_W,
+    BOX_Y,
+    BUS_Y,
+    CELL_COLOR,
+    CELL_Y,
+    COLORS,
+    GATE_NAMES,
+    GATES,
+    HIGHLIGHT,
+    LINE_COLOR,
+    NODE_R,
+    PEEP_COLOR,
+    X_IN,
+    X_OUT,
+    X_WRITE,
+    XLIM,
+    Y_OUT,
+    Y_TANH,
+    Y_WRITE,
+    YLIM,
+    arrow,
+    check_gates,
+    check_highlight,
+    gate_box,
+    halo_box,
+    halo_line,
+    pointwise_node,
+    tanh_node,
+    text_scale,
+)
+
+__all__ = ["draw_lstm_cell", "draw_lstm_chain"]
+
+
+def draw_lstm_cell(
+    ax=None,
+    gates=GATE_NAMES,
+    peepholes: bool = False,
+    title: str | None = None,
+    highlight=(),
+):
+    """Draw one LSTM cell with the chosen gates and return the Axes.
+
+    Args:
+        ax: where to draw; a new figure (7 x 4 inches) when None.
+        gates: which of ``"i"`` (input gate), ``"f"`` (forget gate), ``"g"`` (the
+            candidate) and ``"o"`` (output gate) to draw. Without ``"f"`` the cell line
+            runs straight through (the forget gate fixed at 1); without ``"o"`` the output
+            is tanh(c_t); ``"i"`` needs ``"g"``, the candidate it scales.
+        peepholes: add the peephole connections (dashed): c_{t-1} into i and f, c_t
+            into o, for those of them that are drawn.
+        title: an optional title.
+        highlight: parts to put on a yellow halo, names from ``HIGHLIGHT_NAMES``:
+            ``"c"`` the cell state line, or a drawn gate, which marks its box and the
+            elementwise node it feeds (f: x on the cell line, i: i x g, g: the +,
+            o: o x tanh(c_t)). A note under the cell says what the halo means.
+
+    Raises:
+        ValueError: for an unknown or repeated gate name, ``"i"`` without ``"g"``,
+            peepholes with none of i, f, o to feed, or a highlight name that is unknown
+            or a gate that is not drawn.
+        TypeError: for gates or highlight that are not a sequence, or peepholes not
+            True or False.
+    """
+    gates = check_gates(gates)
+    highlight = check_highlight(highlight, gates)
+    check_bool("peepholes", peepholes)
+    if peepholes and not set(gates) & {"i", "f", "o"}:
+        raise ValueError("peepholes feed the gates i, f and o: draw at least one of them")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    s = text_scale(ax)
+
+    # The cell body and, across its top, the cell state line c_{t-1} -> c_t.
+    ax.add_patch(
+        FancyBboxPatch(
+            (0, 0.15),
+            10,
+            5.55,
+            boxstyle="round,pad=0,rounding_size=0.35",
+            facecolor="#f4f6fa",
+            edgecolor="#9aa5b8",
+            lw=1.2 * s,
+            zorder=0,
+        )
+    )
+    arrow(ax, [(-1.3, CELL_Y), (11.3, CELL_Y)], s, color=CELL_COLOR, lw=3)
+    ax.text(-1.4, CELL_Y, "$c_{t-1}$", ha="right", va="center", fontsize=12 * s)
+    ax.text(11.4, CELL_Y, "$c_t$", ha="left", va="center", fontsize=12 * s)
+    ax.text(5.0, 5.45, "cell state", ha="center", va="bottom", fontsize=8 * s, color=CELL_COLOR)
+
+    # Inputs: h_{t-1} from the left, x_t from below; together they feed every box.
+    drawn = [name for name in ("f", "i", "g", "o") if name in gates]
+    ax.text(-1.4, BUS_Y, "$h_{t-1}$", ha="right", va="center", fontsize=12 * s)
+    ax.text(X_IN, -1.2, "$x_t$", ha="center", va="top", fontsize=12 * s)
+    if drawn:
+        bus_end = GATES[drawn[-1]][0]
+        arrow(ax, [(-1.3, BUS_Y), (bus_end, BUS_Y)], s, head=False)
+        arrow(ax, [(X_IN, -1.1), (X_IN, BUS_Y)], s, head=False)
+        ax.add_patch(Circle((X_IN, BUS_Y), 0.07, color=LINE_COLOR, zorder=2))
+        for name in drawn:
+            x = GATES[name][0]
+            arrow(ax, [(x, BUS_Y), (x, BOX_Y - BOX_H / 2)], s)
+            gate_box(ax, name, s)
+    top = BOX_Y + BOX_H / 2
+
+    if "f" in gates:  # c_{t-1} * f_t
+        x = GATES["f"][0]
+        arrow(ax, [(x, top), (x, CELL_Y - NODE_R)], s)
+        pointwise_node(ax, (x, CELL_Y), r"$\times$", s)
+    if "g" in gates:  # + (i_t *) g_t
+        xg = GATES["g"][0]
+        if "i" in gates:
+            xi = GATES["i"][0]
+            arrow(ax, [(xi, top), (xi, Y_WRITE), (X_WRITE - NODE_R, Y_WRITE)], s)
+            arrow(ax, [(xg, top), (xg, Y_WRITE), (X_WRITE + NODE_R, Y_WRITE)], s)
+            pointwise_node(ax, (X_WRITE, Y_WRITE), r"$\times$", s)
+            arrow(ax, [(X_WRITE, Y_WRITE + NODE_R), (X_WRITE, CELL_Y - NODE_R)], s)
+        else:
+            arrow(ax, [(xg, top), (xg, Y_WRITE), (X_WRITE, Y_WRITE), (X_WRITE, CELL_Y - NODE_R)], s)
+        pointwise_node(ax, (X_WRITE, CELL_Y), "+", s)
+
+    # The output: h_t = (o_t *) tanh(c_t), which also goes on to the next step.
+    ax.add_patch(Circle((X_OUT, CELL_Y), 0.07, color=CELL_COLOR, zorder=2))
+    arrow(ax, [(X_OUT, CELL_Y), (X_OUT, Y_TANH + 0.25)], s)
+    tanh_node(ax, (X_OUT, Y_TANH), s)
+    if "o" in gates:
+        xo = GATES["o"][0]
+        arrow(ax, [(xo + BOX_W / 2, BOX_Y), (X_OUT - NODE_R, Y_OUT)], s)
+        arrow(ax, [(X_OUT, Y_TANH - 0.25), (X_OUT, Y_OUT + NODE_R)], s)
+        pointwise_node(ax, (X_OUT, Y_OUT), r"$\times$", s)
+        arrow(ax, [(X_OUT, Y_OUT - NODE_R), (X_OUT, BUS_Y), (11.3, BUS_Y)], s)
+    else:
+        arrow(ax, [(X_OUT, Y_TANH - 0.25), (X_OUT, BUS_Y), (11.3, BUS_Y)], s)
+    ax.text(11.4, BUS_Y, "$h_t$", ha="left", va="center", fontsize=12 * s)
+    if drawn:
+        ax.text(
+            1.7,
+            -0.45,
+            "box: affine map of $x_t$ and $h_{t-1}$, then $\\sigma$ or tanh\n"
+            "circle: elementwise operation",
+            ha="left",
+            va="top",
+            fontsize=8 * s,
+            color="#555555",
+            linespacing=1.5,
+        )
+
+    # Halos behind what this figure highlights: a gate's box and the node it feeds.
+    nodes = {
+        "f": (GATES["f"][0], CELL_Y),
+        "i": (X_WRITE, Y_WRITE),
+        "g": (X_WRITE, CELL_Y),
+        "o": (X_OUT, Y_OUT),
+    }
+    for name in highlight:
+        if name == "c":
+            halo_line(ax, [(-1.3, CELL_Y), (11.3, CELL_Y)], s)
+            continue
+        halo_box(ax, (GATES[name][0], BOX_Y), BOX_W, BOX_H, s)
+        ax.add_patch(Circle(nodes[name], NODE_R + 0.17, color=HIGHLIGHT, alpha=0.8, zorder=2))
+    if highlight:
+        ax.text(
+            0.0,
+            5.85,
+            "yellow: new in this step",
+            ha="left",
+            va="bottom",
+            fontsize=8 * s,
+            color="#8a6d00",
+        )
+
+    if peepholes:  # c_{t-1} -> i, f;  c_t -> o
+        for name in ("f", "i"):
+            if name in gates:
+                x = GATES[name][0]
+                arrow(
+                    ax,
+                    [(1.0, CELL_Y), (x - BOX_W / 2 + 0.05, top - 0.05)],
+                    s,
+                    color=PEEP_COLOR,
+                    lw=1.2,
+                    ls=(0, (3, 2)),
+                )
+        if "o" in gates:
+            x = GATES["o"][0]
+            arrow(ax, [(6.5, CELL_Y), (x - 0.1, top)], s, color=PEEP_COLOR, lw=1.2, ls=(0, (3, 2)))
+        ax.text(
+            10.0,
+            5.85,
+            "dashed: peepholes",
+            ha="right",
+            va="bottom",
+            fontsize=8 * s,
+            color=PEEP_COLOR,
+        )
+
+    ax.set_xlim(*XLIM)
+    ax.set_ylim(*YLIM)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=11 * s)
+    return ax
+
+
+def _step_label(k: int, steps: int) -> str:
+    """The time index of cell k of ``steps`` drawn, so that the last but one is t."""
+    off = k - (steps - 2)
+    return "t" if off == 0 else f"t{off:+d}"
+
+
+def draw_lstm_chain(steps: int = 3, ax=None, title: str | None = None):
+    """Draw ``steps`` LSTM cells unrolled over time, with the cell path marked; return the Axes.
+
+    Each cell is drawn small: one box for the four gates, which read x and the previous h,
+    the x and + on the cell line, and the output o * tanh(c). The cell line runs straight
+    through every cell on a yellow halo: from c_{t-1} to c_t it meets only an elementwise
+    product with f_t and a sum with i_t * g_t, while h passes through the gates' weights.
+    The cells are labelled so that the last but one is step t.
+
+    Args:
+        steps: how many cells to draw, at least 2.
+        ax: where to draw; a new figure when None.
+        title: an optional title.
+
+    Raises:
+        TypeError, ValueError: for ``steps`` not an int >= 2.
+    """
+    steps = check_int("steps", steps, minimum=2)
+    width = 5.0
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.3 * steps + 1.6, 3.3))
+    y_cell, y_gates, y_h = 3.2, 1.45, 0.55
+    right = steps * width + 0.6
+    halo_line(ax, [(-1.0, y_cell), (right, y_cell)], 1.0)
+    arrow(ax, [(-1.0, y_cell), (right, y_cell)], 1.0, color=CELL_COLOR, lw=3)
+    first = _step_label(-1, steps)
+    ax.text(-1.1, y_cell, f"$c_{{{first}}}$", ha="right", va="center", fontsize=11)
+    ax.text(-1.1, y_h, f"$h_{{{first}}}$", ha="right", va="center", fontsize=11)
+    arrow(ax, [(-1.0, y_h), (1.3, y_h), (1.3, y_gates - 0.45)], 1.0)
+    for k in range(steps):
+        x0, t = k * width, _step_label(k, steps)
+        ax.add_patch(
+            FancyBboxPatch(
+                (x0 + 0.35, 0.05),
+                width - 0.7,
+                3.75,
+                boxstyle="round,pad=0,rounding_size=0.3",
+                facecolor="#f4f6fa",
+                edgecolor="#9aa5b8",
+                lw=1.0,
+                zorder=0,
+            )
+        )
+        ax.add_patch(
+            FancyBboxPatch(
+                (x0 + 1.0, y_gates - 0.45),
+                2.1,
+                0.9,
+                boxstyle="round,pad=0,rounding_size=0.12",
+                facecolor=COLORS["sigmoid"],
+                edgecolor="none",
+                zorder=3,
+            )
+        )
+        ax.text(x0 + 2.05, y_gates, "$i, f, g, o$", ha="center", va="center", fontsize=10,
+                color="white", zorder=4)  # fmt: skip
+        # f_t into the x, i_t * g_t into the +, on the cell line.
+        arrow(ax, [(x0 + 1.5, y_gates + 0.45), (x0 + 1.5, y_cell - NODE_R)], 1.0)
+        pointwise_node(ax, (x0 + 1.5, y_cell), r"$\times$", 0.85)
+        arrow(ax, [(x0 + 2.6, y_gates + 0.45), (x0 + 2.6, y_cell - NODE_R)], 1.0)
+        pointwise_node(ax, (x0 + 2.6, y_cell), "+", 0.85)
+        ax.text(x0 + 1.4, 2.35, f"$f_{{{t}}}$", ha="right", fontsize=9)
+        ax.text(x0 + 2.7, 2.35, f"$i_{{{t}}} g_{{{t}}}$", ha="left", fontsize=8)
+        # The output o_t * tanh(c_t), which is h_t: to the next cell and up out of this one.
+        xo = x0 + 3.85
+        arrow(ax, [(xo, y_cell), (xo, y_gates + 0.25)], 1.0)
+        tanh_node(ax, (xo, y_gates), 0.85)
+        ax.text(xo + 0.55, y_gates, "$\\times o$", ha="left", va="center", fontsize=8)
+        nxt = (x0 + width + 1.3, y_gates - 0.45) if k < steps - 1 else (right, y_h)
+        path = [(xo, y_gates - 0.25), (xo, y_h), (nxt[0], y_h)]
+        arrow(ax, path + ([nxt] if k < steps - 1 else []), 1.0)
+        ax.text(x0 + width - 0.05, y_h + 0.1, f"$h_{{{t}}}$", ha="center", va="bottom",
+                fontsize=10)  # fmt: skip
+        ax.text(x0 + width - 0.05, y_cell + 0.15, f"$c_{{{t}}}$", ha="center", va="bottom",
+                fontsize=10)  # fmt: skip
+        arrow(ax, [(x0 + 2.05, -0.85), (x0 + 2.05, y_gates - 0.45)], 1.0)
+        ax.text(x0 + 2.05, -0.95, f"$x_{{{t}}}$", ha="center", va="top", fontsize=11)
+    ax.text(
+        right / 2,
+        y_cell + 0.75,
+        "cell path $c_{t-1} \\to c_t$: only $\\times f_t$ and $+\\, i_t g_t$ per step, "
+        "no weight matrix, no squashing",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+        color=CELL_COLOR,
+    )
+    ax.set_xlim(-2.0, right + 0.9)
+    ax.set_ylim(-1.6, y_cell + 1.4)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax

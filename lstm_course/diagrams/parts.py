@@ -1,0 +1,222 @@
+"""The parts the course's LSTM drawings share: where every gate box, pointwise node and
+line of the cell sits (in data units of a cell drawn at the origin), their colours, and
+the primitives that draw them (arrows, pointwise nodes, gate boxes, halos).
+
+The boxes stand left to right as f, i, g, o, not in PyTorch's stacking order i, f, g, o,
+because the forget gate acts on the cell line before the write does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from matplotlib.patches import Circle, FancyBboxPatch
+
+__all__ = [
+    "GATE_NAMES",
+    "HIGHLIGHT_NAMES",
+    "GATES",
+    "COLORS",
+    "CELL_COLOR",
+    "LINE_COLOR",
+    "PEEP_COLOR",
+    "HIGHLIGHT",
+    "CELL_Y",
+    "BOX_Y",
+    "BUS_Y",
+    "BOX_W",
+    "BOX_H",
+    "NODE_R",
+    "X_IN",
+    "X_WRITE",
+    "Y_WRITE",
+    "X_OUT",
+    "Y_TANH",
+    "Y_OUT",
+    "XLIM",
+    "YLIM",
+    "check_gates",
+    "check_highlight",
+    "halo_line",
+    "halo_box",
+    "arrow",
+    "pointwise_node",
+    "tanh_node",
+    "gate_box",
+    "text_scale",
+]
+
+GATE_NAMES = ("i", "f", "g", "o")
+
+# name -> (x of the box centre, activation, symbol, what it is)
+GATES = {
+    "f": (2.2, "sigmoid", "$f_t$", "forget"),
+    "i": (3.8, "sigmoid", "$i_t$", "input"),
+    "g": (5.4, "tanh", "$g_t$", "candidate"),
+    "o": (7.0, "sigmoid", "$o_t$", "output"),
+}
+COLORS = {"sigmoid": "#f0a04b", "tanh": "#5aa469"}
+CELL_COLOR, LINE_COLOR, PEEP_COLOR = "#1d3f72", "#3a3a3a", "#b0479a"
+HIGHLIGHT = "#ffcf33"  # the halo behind what a figure highlights
+HIGHLIGHT_NAMES = ("c", *GATE_NAMES)  # "c": the cell state path
+
+CELL_Y, BOX_Y, BUS_Y = 5.0, 2.0, 0.8  # the cell line, the gate boxes, the input bus
+BOX_W, BOX_H = 1.3, 1.0
+NODE_R = 0.28  # radius of the pointwise nodes
+X_IN = 1.0  # where x_t joins h_{t-1}
+X_WRITE = 4.6  # the "+" on the cell line (and i * g below it)
+Y_WRITE = 3.5  # height of the i * g node
+X_OUT = 8.8  # where the output branches off the cell line
+Y_TANH, Y_OUT = 3.6, BOX_Y  # tanh(c_t) and the o * tanh(c_t) node
+XLIM, YLIM = (-2.4, 12.2), (-1.8, 6.3)
+
+
+def check_gates(gates) -> tuple[str, ...]:
+    if isinstance(gates, str):
+        gates = tuple(gates)
+    if not isinstance(gates, Iterable):
+        raise TypeError(f"gates must be a sequence of names from {GATE_NAMES}, got {gates!r}")
+    gates = tuple(gates)
+    unknown = [g for g in gates if g not in GATE_NAMES]
+    if unknown:
+        raise ValueError(
+            f"unknown gate name(s) {unknown}: use names from {GATE_NAMES} "
+            "(i input, f forget, g candidate, o output)"
+        )
+    if len(set(gates)) != len(gates):
+        raise ValueError(f"gates {gates} names a gate twice: list each at most once")
+    if "i" in gates and "g" not in gates:
+        raise ValueError("the input gate i scales the candidate g: include 'g' as well")
+    return gates
+
+
+def check_highlight(highlight, gates) -> tuple[str, ...]:
+    if isinstance(highlight, str):
+        highlight = tuple(highlight)
+    if not isinstance(highlight, Iterable):
+        raise TypeError(
+            f"highlight must be a sequence of names from {HIGHLIGHT_NAMES}, got {highlight!r}"
+        )
+    highlight = tuple(highlight)
+    unknown = [h for h in highlight if h not in HIGHLIGHT_NAMES]
+    if unknown:
+        raise ValueError(
+            f"unknown name(s) {unknown} in highlight: use names from {HIGHLIGHT_NAMES} "
+            "(c the cell state path, i, f, g, o the gates)"
+        )
+    missing = [h for h in highlight if h in GATE_NAMES and h not in gates]
+    if missing:
+        raise ValueError(f"highlight names {missing}, which gates={gates} does not draw")
+    return highlight
+
+
+def halo_line(ax, points, s):
+    xs, ys = zip(*points, strict=True)
+    ax.plot(xs, ys, color=HIGHLIGHT, lw=11 * s, alpha=0.8, solid_capstyle="round", zorder=0.5)
+
+
+def halo_box(ax, xy, w, h, s):
+    pad = 0.18
+    ax.add_patch(
+        FancyBboxPatch(
+            (xy[0] - w / 2 - pad, xy[1] - h / 2 - pad),
+            w + 2 * pad,
+            h + 2 * pad,
+            boxstyle="round,pad=0,rounding_size=0.25",
+            facecolor=HIGHLIGHT,
+            edgecolor="none",
+            alpha=0.8,
+            zorder=2,
+        )
+    )
+
+
+def arrow(ax, points, s, color=LINE_COLOR, lw=1.4, ls="-", head=True, zorder=1):
+    """A polyline through ``points``, with an arrowhead at the end; ``s`` scales widths."""
+    lw = lw * s
+    body = points[:-1] if head else points
+    if len(body) > 1:
+        xs, ys = zip(*body, strict=True)
+        ax.plot(xs, ys, color=color, lw=lw, ls=ls, solid_capstyle="butt", zorder=zorder)
+    if head:
+        ax.annotate(
+            "",
+            xy=points[-1],
+            xytext=points[-2],
+            zorder=zorder,
+            arrowprops={
+                "arrowstyle": "-|>,head_length=0.5,head_width=0.22",
+                "color": color,
+                "lw": lw,
+                "ls": ls,
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "mutation_scale": 10 * lw / 1.4,
+            },
+        )
+
+
+def pointwise_node(ax, xy, text, s):
+    """A pointwise operation: x or +."""
+    ax.add_patch(Circle(xy, NODE_R, facecolor="white", edgecolor=LINE_COLOR, lw=1.4 * s, zorder=3))
+    ax.text(*xy, text, ha="center", va="center", fontsize=12 * s, zorder=4)
+
+
+def tanh_node(ax, xy, s):
+    w, h = 0.95, 0.5
+    ax.add_patch(
+        FancyBboxPatch(
+            (xy[0] - w / 2, xy[1] - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0,rounding_size=0.22",
+            facecolor="white",
+            edgecolor=LINE_COLOR,
+            lw=1.4 * s,
+            zorder=3,
+        )
+    )
+    ax.text(*xy, "tanh", ha="center", va="center", fontsize=9 * s, zorder=4)
+
+
+def gate_box(ax, name, s):
+    x, activation, symbol, label = GATES[name]
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - BOX_W / 2, BOX_Y - BOX_H / 2),
+            BOX_W,
+            BOX_H,
+            boxstyle="round,pad=0,rounding_size=0.12",
+            facecolor=COLORS[activation],
+            edgecolor="none",
+            zorder=3,
+        )
+    )
+    ax.text(
+        x,
+        BOX_Y + 0.14,
+        r"$\sigma$" if activation == "sigmoid" else "tanh",
+        ha="center",
+        va="center",
+        fontsize=(13 if activation == "sigmoid" else 10) * s,
+        color="white",
+        fontweight="bold",
+        zorder=4,
+    )
+    ax.text(
+        x, BOX_Y - 0.27, label, ha="center", va="center", fontsize=7 * s, color="white", zorder=4
+    )
+    # The gate's symbol beside its output line (o's goes out sideways, so above that).
+    where = (x + 0.1, BOX_Y + BOX_H / 2 + 0.15) if name != "o" else (x + 1.05, BOX_Y + 0.1)
+    ax.text(*where, symbol, ha="left", va="bottom", fontsize=11 * s, zorder=4)
+
+
+def text_scale(ax) -> float:
+    """How much smaller or larger than the 7 x 4 inch default this Axes is drawn."""
+    fig = ax.figure
+    pos = ax.get_position()
+    inches_per_unit = min(
+        pos.width * fig.get_figwidth() / (XLIM[1] - XLIM[0]),
+        pos.height * fig.get_figheight() / (YLIM[1] - YLIM[0]),
+    )
+    return min(max(inches_per_unit / 0.372, 0.4), 2.0)
