@@ -11,7 +11,8 @@ from lstm_course.perf.ceilings import (
     training_bytes,
     training_flops,
 )
-from lstm_course.perf.timing import memory_bandwidth_gbs
+from lstm_course.perf.numpy_vs_torch import SideTiming
+from lstm_course.perf.timing import Timing, memory_bandwidth_gbs
 
 TINY = (3, 2, 4, 5)
 TORCH_NAMES = [n for n in steps.IMPLEMENTATIONS if n != "NumPy (scratch)"]
@@ -58,7 +59,10 @@ def test_available():
 
 def test_training_bytes_and_time_at_rates():
     T, B, D, H = 10, 4, 3, 5
-    assert training_bytes(T, B, D, H) == 4 * (22 * T * B * H + 2 * T * B * D)
+    # per step and sequence, in float32 numbers: 7H stored and read back, H of dL/dy read,
+    # 4H of gate gradients written and read back; x read and dx written (D each)
+    numbers = T * B * (2 * 7 * H + H + 2 * 4 * H + 2 * D)
+    assert training_bytes(T, B, D, H) == 4 * numbers == 4 * (23 * T * B * H + 2 * T * B * D)
     at_rates = time_at_rates(T, B, D, H, Ceilings(sgemm_gflops=100.0, bandwidth_gbs=10.0))
     assert isinstance(at_rates, AtRates)
     assert at_rates.compute_ms == pytest.approx(1e3 * training_flops(T, B, D, H) / 100e9)
@@ -75,14 +79,42 @@ def test_ceilings_are_positive():
 
 
 def test_measure_point_times_every_implementation():
-    point = speed.measure_point(*TINY, steps.available(), repeat=1, warmup=0)
-    assert point.shape == TINY
+    point = speed.measure_point(*TINY, steps.available(), repeat=1, warmup=0, rounds=2)
+    assert point.shape == TINY and point.rounds == 2
     assert set(point.times) == set(steps.IMPLEMENTATIONS)
     assert all(t > 0 for t in point.times.values())
     assert set(point.spread) == set(point.times)  # NumPy's, from its own process, too
     assert all(lo <= point.times[n] <= hi for n, (lo, hi) in point.spread.items())
+    assert set(point.ratio_range) == set(point.times)
+    assert all(lo <= hi for lo, hi in point.ratio_range.values())
+    assert point.ratio_range["nn.LSTM"] == (1, 1)
     assert point.compile_seconds > 0 and point.compile_error is None
     assert point.ratio("nn.LSTM") == 1
+
+
+def test_measure_point_alternates_the_sides_round_by_round(monkeypatch):
+    # Round k: the PyTorch passes side by side, then NumPy in a fresh process. Each side's
+    # time is the median of its round medians; the ratio range comes from single rounds.
+    calls, torch_ms, numpy_ms = [], iter([1.0, 2.0, 4.0]), iter([3.0, 8.0, 4.0])
+
+    def fake_interleaved(fns, repeat, warmup):
+        calls.append("torch")
+        t = next(torch_ms)
+        return {n: Timing.of([t, t + 0.5]) for n in fns}
+
+    def fake_subprocess(side, shape, repeat, warmup):
+        calls.append(side)
+        t = next(numpy_ms)
+        return SideTiming(side, shape, t, t - 0.5, t + 0.5, 1.0, 1)
+
+    monkeypatch.setattr(speed, "time_interleaved", fake_interleaved)
+    monkeypatch.setattr(speed, "measure_in_subprocess", fake_subprocess)
+    point = speed.measure_point(*TINY, ["NumPy (scratch)", "nn.LSTM"], rounds=3)
+    assert calls == ["torch", "numpy"] * 3
+    assert point.times == {"nn.LSTM": 2.25, "NumPy (scratch)": 4.0}
+    assert point.spread == {"nn.LSTM": (1.0, 4.5), "NumPy (scratch)": (2.5, 8.5)}
+    # per-round ratios: 3 / 1.25, 8 / 2.25, 4 / 4.25
+    assert point.ratio_range["NumPy (scratch)"] == pytest.approx((4 / 4.25, 8 / 2.25))
 
 
 def test_measure_point_survives_a_failing_compiler(monkeypatch):
@@ -123,12 +155,17 @@ def test_format_point():
         {"nn.LSTM": 0.002, "module, autograd": 0.006},
         spread={"nn.LSTM": (0.0019, 0.0025)},
         compile_seconds=12.0,
+        ratio_range={"nn.LSTM": (1.0, 1.0), "NumPy (scratch)": (1.5, 2.5)},
+        rounds=3,
     )
     text = speed.format_point(point, limits)
     lines = text.splitlines()
-    assert "range (ms)" in lines[0]
+    assert "range (ms)" in lines[0] and "per round" in lines[0]
     assert lines[1].startswith("nn.LSTM") and " 1.00 " in lines[1] and " 1.90-2.50 " in lines[1]
+    assert " 1.00-1.00 " in lines[1]
     assert lines[2].startswith("module, autograd") and " 3.00 " in lines[2]
     assert "-" not in lines[2].removeprefix("module, autograd")  # no spread, no range
+    assert "3 rounds" in text
     assert "took 12.0 s" in text and "lower bound" not in text
     assert "at the measured rates (references, not bounds)" in text
+    assert max(len(line) for line in lines) <= 88

@@ -35,12 +35,13 @@ def training_bytes(T: int, B: int, D: int, H: int) -> int:
     """Bytes a forward + backward pass must move at least once, in float32.
 
     The forward pass writes what the backward pass needs (gates, c, tanh c and h: 7H
-    numbers per step and sequence) and the backward pass reads it back; the gate
-    gradients (4H) are written and read again by the weight-gradient products; the
-    input x is read and its gradient written. So 4 * (2*7 + 2*4) T B H + 4 * 2 T B D.
-    Weights are left out: they are small and stay in cache.
+    numbers per step and sequence) and the backward pass reads it back; the backward
+    pass also reads dL/dy, the gradient arriving at each step's output (H numbers); the
+    gate gradients (4H) are written and read again by the weight-gradient products; the
+    input x is read and its gradient written. So 4 * (2*7 + 1 + 2*4) T B H + 4 * 2 T B D
+    = 4 * (23 T B H + 2 T B D). Weights are left out: they are small and stay in cache.
     """
-    return 4 * (22 * T * B * H + 2 * T * B * D)
+    return 4 * (23 * T * B * H + 2 * T * B * D)
 
 
 @dataclass(frozen=True)

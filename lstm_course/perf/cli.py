@@ -33,14 +33,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=9, help="timed runs (default 9)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs (default 3)")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="fresh process pairs per shape (default 3)"
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds per shape (default 3): each side measured once per round",
     )
     args = parser.parse_args(argv)
     if args.worker:
         side, *shape = args.worker
         print(json.dumps(asdict(measure(side, *map(int, shape), args.repeat, args.warmup))))
         return
-    speed_tables(args.repeat, args.warmup)
+    speed_tables(args.repeat, args.warmup, args.rounds)
     print()
     print(
         f"NumPy LSTM (lstm_course.scratch) against torch.nn.LSTM, float32, forward + "
@@ -51,17 +54,18 @@ def main(argv: list[str] | None = None) -> None:
     print(format_comparison(compare_numpy_torch(SHAPES, args.repeat, args.warmup, args.rounds)))
 
 
-def speed_tables(repeat: int = 9, warmup: int = 3) -> None:
+def speed_tables(repeat: int = 9, warmup: int = 3, rounds: int = 3) -> None:
     """Print the table of chapter ``06_lstm_speed`` at (T, B, D, H) = (80, 32, 128, 128),
-    and packed against padded, on this machine's best device."""
+    and packed against padded, on this machine's best device; the table in ``rounds``
+    rounds (:func:`~lstm_course.perf.implementations.measure_point`)."""
     device = get_device()
     shape = (80, 32, 128, 128)
     limits = ceilings(device)
-    point = implementations.measure_point(*shape, available(device), device, repeat, warmup)
+    point = implementations.measure_point(*shape, available(device), device, repeat, warmup, rounds)
     print(
         f"forward + backward of one LSTM layer, float32, dx included, (T, B, D, H) = "
         f"{shape}, device {device}, {torch.get_num_threads()} threads; medians of "
-        f"{repeat} after {warmup} warm-ups, interleaved"
+        f"{repeat} after {warmup} warm-ups, interleaved, in {rounds} rounds"
     )
     print(implementations.format_point(point, limits))
     packed = implementations.packed_vs_padded(*shape, device=device, repeat=repeat, warmup=warmup)

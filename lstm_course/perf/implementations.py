@@ -2,15 +2,18 @@
 ``make bench``).
 
 One forward + backward pass of one LSTM layer over (T, B, D) inputs, float32, the input's
-gradient included, timed for several implementations (``lstm_course.perf.steps``). The
-PyTorch ones run side by side with :func:`lstm_course.perf.timing.time_interleaved`:
-every round runs each of them once, so they all see the same background load. The NumPy
-LSTM runs afterwards in a process of its own, so that the two libraries' thread pools
-cannot compete; its ratio is therefore not a side-by-side one.
+gradient included, timed for several implementations (``lstm_course.perf.steps``), in
+rounds. Each round times the PyTorch ones side by side with
+:func:`lstm_course.perf.timing.time_interleaved` (every pass of a round runs each of them
+once, so they all see the same background load), then the NumPy LSTM in a fresh process
+of its own (so that the two libraries' thread pools never run at the same time). Rounds
+alternate the two sides, so both share the machine's drifting load, and each round gives
+a ratio of its own.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from lstm_course.checks import check_int
 from lstm_course.perf.ceilings import Ceilings, time_at_rates, training_flops
 from lstm_course.perf.numpy_vs_torch import measure_in_subprocess
 from lstm_course.perf.steps import IMPLEMENTATIONS, onednn_enabled, torch_step
@@ -38,8 +42,10 @@ __all__ = [
 class PointResult:
     """The implementations timed at one ``shape`` (T, B, D, H).
 
-    ``times``: median seconds per implementation name; ``spread``: the fastest and
-    slowest timed run of each, (min, max) seconds. ``compile_seconds``: the first
+    ``times``: seconds per implementation name, the median over ``rounds`` rounds of each
+    round's median; ``spread``: the fastest and slowest timed pass of each over all
+    rounds, (min, max) seconds; ``ratio_range``: the lowest and highest ratio of one
+    round's median to nn.LSTM's median in the same round. ``compile_seconds``: the first
     call of the compiled module, when it was timed. ``compile_error``: why
     ``torch.compile`` failed here, when it did (that implementation is then missing from
     ``times``).
@@ -50,6 +56,8 @@ class PointResult:
     spread: dict[str, tuple[float, float]] = field(default_factory=dict)
     compile_seconds: float | None = None
     compile_error: str | None = None
+    ratio_range: dict[str, tuple[float, float]] = field(default_factory=dict)
+    rounds: int = 1
 
     def ratio(self, name: str, reference: str = "nn.LSTM") -> float:
         """``name``'s time as a multiple of ``reference``'s."""
@@ -65,14 +73,22 @@ def measure_point(
     device: str | torch.device = "cpu",
     repeat: int = 9,
     warmup: int = 3,
+    rounds: int = 3,
 ) -> PointResult:
-    """Median seconds of each implementation in ``names`` at one shape, the PyTorch ones
-    interleaved, the NumPy one in a process of its own.
+    """Each implementation in ``names`` at one shape, timed in ``rounds`` rounds.
+
+    A round times the PyTorch implementations interleaved in this process (``warmup``
+    passes, then ``repeat`` timed ones each), then the NumPy one in a fresh process
+    (:func:`~lstm_course.perf.numpy_vs_torch.measure_in_subprocess`, as many passes).
+    The rounds alternate the two sides, so both see the machine's background load as it
+    drifts, without one library's threads running beside the other's. See
+    :class:`PointResult` for what is kept.
 
     The compiled module's first call is timed on its own, as ``compile_seconds``. If
     ``torch.compile`` fails here (it needs a C++ compiler on the CPU), that
     implementation is left out and the reason kept as ``compile_error``.
     """
+    check_int("rounds", rounds)
     names = list(names)
     steps = {n: torch_step(n, T, B, D, H, device) for n in names if n != "NumPy (scratch)"}
     compile_seconds = compile_error = None
@@ -84,12 +100,27 @@ def measure_point(
         except Exception as err:  # a reader's machine without a compiler, say
             del steps["module, torch.compile"]
             compile_error = f"{type(err).__name__}: {str(err)[:200]}"
-    timed = time_interleaved(steps, repeat=repeat, warmup=warmup)
-    if "NumPy (scratch)" in names:
-        timed["NumPy (scratch)"] = measure_in_subprocess("numpy", (T, B, D, H), repeat, warmup)
-    times = {n: t.median for n, t in timed.items()}
-    spread = {n: (t.min, t.max) for n, t in timed.items()}
-    return PointResult((T, B, D, H), times, spread, compile_seconds, compile_error)
+    runs = []  # per round: name -> (median, min, max) seconds
+    for _ in range(rounds):
+        run = {}
+        if steps:
+            timed = time_interleaved(steps, repeat=repeat, warmup=warmup)
+            run = {n: (t.median, t.min, t.max) for n, t in timed.items()}
+        if "NumPy (scratch)" in names:
+            side = measure_in_subprocess("numpy", (T, B, D, H), repeat, warmup)
+            run["NumPy (scratch)"] = (side.median, side.min, side.max)
+        runs.append(run)
+    timed_names = list(runs[0])
+    times = {n: statistics.median(r[n][0] for r in runs) for n in timed_names}
+    spread = {n: (min(r[n][1] for r in runs), max(r[n][2] for r in runs)) for n in timed_names}
+    ratio_range = {}
+    if "nn.LSTM" in times:
+        for n in timed_names:
+            per_round = [r[n][0] / r["nn.LSTM"][0] for r in runs]
+            ratio_range[n] = (min(per_round), max(per_round))
+    return PointResult(
+        (T, B, D, H), times, spread, compile_seconds, compile_error, ratio_range, rounds
+    )
 
 
 def sweep(
@@ -99,11 +130,12 @@ def sweep(
     repeat: int = 9,
     warmup: int = 3,
     progress: bool = True,
+    rounds: int = 3,
 ) -> list[PointResult]:
     """:func:`measure_point` at every (T, B, D, H) of ``shapes``, in order."""
     names = list(names)
     return [
-        measure_point(*shape, names, device, repeat, warmup)
+        measure_point(*shape, names, device, repeat, warmup, rounds)
         for shape in progress_bar(list(shapes), progress=progress, desc="shapes")
     ]
 
@@ -172,8 +204,10 @@ def packed_vs_padded(
 
 
 def format_point(point: PointResult, limits: Ceilings) -> str:
-    """One shape's medians as a table, fastest first: ms with the range of the timed runs
-    (min-max, where ``point.spread`` has it), multiple of nn.LSTM's time, GFLOP/s
+    """One shape's times as a table at most 88 columns wide, fastest first: ms (the median
+    over rounds of each round's median) with the range of all timed passes (min-max,
+    where ``point.spread`` has it), multiple of nn.LSTM's time with the lowest and
+    highest ratio of one round (where ``point.ratio_range`` has them), GFLOP/s
     (:func:`~lstm_course.perf.ceilings.training_flops` over the time) and that as a share
     of the measured sgemm rate; then the pass's time at the measured rates
     (:func:`~lstm_course.perf.ceilings.time_at_rates`), a reference, not a bound."""
@@ -181,25 +215,36 @@ def format_point(point: PointResult, limits: Ceilings) -> str:
     reference = times.get("nn.LSTM", min(times.values()))
     flops = training_flops(*point.shape)
     lines = [
-        f"{'implementation':<30} {'ms':>8} {'range (ms)':>13} {'x nn.LSTM':>10} "
-        f"{'GFLOP/s':>8} {'of sgemm':>9}"
+        f"{'implementation':<28} {'ms':>6} {'range (ms)':>13} {'x nn.LSTM':>9} "
+        f"{'per round':>11} {'GFLOP/s':>7} {'of sgemm':>8}"
     ]
     for name, seconds in sorted(times.items(), key=lambda item: item[1]):
         gflops = flops / seconds / 1e9
         low, high = point.spread.get(name, (None, None))
         span = "" if low is None else f"{1e3 * low:.2f}-{1e3 * high:.2f}"
+        r_low, r_high = point.ratio_range.get(name, (None, None))
+        per_round = "" if r_low is None else f"{r_low:.2f}-{r_high:.2f}"
         lines.append(
-            f"{name:<30} {1e3 * seconds:>8.2f} {span:>13} {seconds / reference:>10.2f} "
-            f"{gflops:>8.0f} {gflops / limits.sgemm_gflops:>9.0%}"
+            f"{name:<28} {1e3 * seconds:>6.2f} {span:>13} {seconds / reference:>9.2f} "
+            f"{per_round:>11} {gflops:>7.0f} {gflops / limits.sgemm_gflops:>8.0%}"
+        )
+    if point.ratio_range:
+        lines.append(
+            f"{point.rounds} rounds, each the PyTorch passes side by side, then NumPy in a "
+            "fresh process;\nms: median over the rounds of each round's median; range: "
+            "of all timed passes"
         )
     at_rates = time_at_rates(*point.shape, limits)
     lines.append(
         f"at the measured rates (references, not bounds): {at_rates.compute_ms:.2f} ms of "
-        f"arithmetic at {limits.sgemm_gflops:.0f} GFLOP/s (sgemm), "
+        f"arithmetic at\n{limits.sgemm_gflops:.0f} GFLOP/s (sgemm), "
         f"{at_rates.memory_ms:.2f} ms of memory traffic at {limits.bandwidth_gbs:.0f} GB/s"
     )
     if point.compile_seconds is not None:
-        lines.append(f"torch.compile took {point.compile_seconds:.1f} s before its first step")
+        lines.append(
+            f"torch.compile took {point.compile_seconds:.1f} s before its first step "
+            "(in this process)"
+        )
     if point.compile_error is not None:
         lines.append(f"torch.compile failed here, left out: {point.compile_error}")
     return "\n".join(lines)
