@@ -20,9 +20,11 @@ import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 
+import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
-from lstm_course.checks import check_int
+from lstm_course.checks import check_int, check_positive
 from lstm_course.layers import cells
 from lstm_course.layers.rnn import GRU
 from lstm_course.training.lm_fit import fit_lm
@@ -31,10 +33,15 @@ from lstm_course.training.model_tools import count_parameters
 __all__ = [
     "VARIANTS",
     "CellLanguageModel",
+    "StateTrace",
     "count_parameters",
+    "set_forget_bias",
+    "equal_size_hidden",
     "train_language_model",
+    "first_blow_up",
     "chance_separated",
     "summarize",
+    "compare_pairs",
 ]
 
 #: Each variant as ``make(input_size, hidden_size) -> layer``, the layer mapping inputs
@@ -92,6 +99,136 @@ class CellLanguageModel(nn.Module):
         return self.decoder(output), state
 
 
+@torch.no_grad()
+def set_forget_bias(layer: nn.Module, value: float) -> nn.Module:
+    """Start a four-block LSTM layer's forget gate near ``sigmoid(value)``, in place.
+
+    ``layer`` is a ``VARIANTS`` layer whose cell has the blocks i, f, g, o (vanilla, NP,
+    NOAF, LN): the f block of the cell's ``bias_ih`` is set to ``value`` and of its
+    ``bias_hh`` to 0 (for LN these are the betas of the two normalizations, which add the
+    same way). CIFG, NFG and the GRU have no forget-gate bias of their own: ValueError.
+    Returns ``layer``.
+    """
+    cell = getattr(layer, "cell", None)
+    if cell is None or not hasattr(cell, "bias_ih"):
+        raise ValueError(
+            f"{type(layer).__name__} has no cell with an LSTM forget gate: pass "
+            "VARIANTS['vanilla' | 'NP' | 'NOAF' | 'LN'](D, H)"
+        )
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"value must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite, got {value}")
+    H = cell.hidden_size
+    if cell.bias_ih.shape[0] != 4 * H:
+        raise ValueError(
+            f"{type(cell).__name__} has {cell.bias_ih.shape[0] // H} gate blocks, not "
+            "i, f, g, o: its forget gate is tied to another gate or missing"
+        )
+    cell.bias_ih[H : 2 * H] = float(value)
+    cell.bias_hh[H : 2 * H] = 0.0
+    return layer
+
+
+def equal_size_hidden(name: str, input_size: int, target: int) -> int:
+    """The hidden size H whose ``VARIANTS[name](input_size, H)`` has the number of
+    trainable parameters closest to ``target`` (the smaller H on a tie)."""
+    if name not in VARIANTS:
+        raise ValueError(f"name must be one of {list(VARIANTS)}, got {name!r}")
+    input_size = check_int("input_size", input_size)
+    target = check_int("target", target, why=" (a number of parameters)")
+    best, best_gap, hidden = 1, math.inf, 1
+    while True:
+        gap = count_parameters(VARIANTS[name](input_size, hidden)) - target
+        if abs(gap) < best_gap:
+            best, best_gap = hidden, abs(gap)
+        if gap >= 0:  # counts grow with H: no larger H comes closer
+            return best
+        hidden += 1
+
+
+class StateTrace:
+    """Forward hooks on a :class:`CellLanguageModel` that record every training window.
+
+    Per window the model reads in training mode (one update of ``train_epoch``):
+
+    - ``loss``: the mean cross-entropy of the window's first T - 1 predictions. Their
+      targets are the window's own next inputs; the last target opens the next window,
+      which the model has not read yet, so this is the update's loss less one step.
+    - ``h_max``: the largest |h_t| over the window's T steps, B streams and H units.
+    - ``c_max``: the same for the cell state c_t, read after every step of the cell
+      (NaN for a layer without a cell state, such as the GRU).
+
+    Windows read in eval mode (validation) are not recorded. Use as a context manager,
+    or call :meth:`remove` to take the hooks off.
+    """
+
+    def __init__(self, model: CellLanguageModel):
+        if not isinstance(model, CellLanguageModel):
+            raise TypeError(f"model must be a CellLanguageModel, got {type(model).__name__}")
+        self.loss: list[float] = []
+        self.h_max: list[float] = []
+        self.c_max: list[float] = []
+        self._h, self._c = math.nan, None
+        cell = getattr(model.layer, "cell", None)
+        self._handles = [
+            model.layer.register_forward_hook(self._layer_done),
+            model.register_forward_hook(self._window_done),
+        ]
+        if cell is not None:
+            self._handles.append(cell.register_forward_hook(self._step_done))
+
+    def _step_done(self, cell, args, output):
+        if cell.training:  # output is (h_t, c_t), each (B, H)
+            largest = output[1].detach().abs().amax()
+            self._c = largest if self._c is None else torch.maximum(self._c, largest)
+
+    def _layer_done(self, layer, args, output):
+        if layer.training:  # output[0] holds h after every step: (T, B, H)
+            self._h = float(output[0].detach().abs().amax())
+
+    def _window_done(self, model, args, output):
+        if not model.training:
+            return
+        tokens, logits = args[0], output[0].detach()  # (T, B) and (T, B, V)
+        loss = math.nan
+        if len(tokens) > 1:
+            loss = F.cross_entropy(
+                logits[:-1].reshape(-1, logits.shape[-1]), tokens[1:].reshape(-1)
+            )
+        self.loss.append(float(loss))
+        self.h_max.append(self._h)
+        self.c_max.append(math.nan if self._c is None else float(self._c))
+        self._h, self._c = math.nan, None
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def __enter__(self) -> StateTrace:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"loss": list(self.loss), "h_max": list(self.h_max), "c_max": list(self.c_max)}
+
+
+def first_blow_up(losses: Sequence[float], jump: float = 1.0) -> int | None:
+    """The index of the first loss that is not finite or exceeds the lowest loss before
+    it by more than ``jump`` (nats); None if there is none. Made for the per-window
+    losses of :class:`StateTrace`, where a trained model's windows differ by a few tenths."""
+    check_positive("jump", jump)
+    lowest = math.inf
+    for k, loss in enumerate(losses):
+        if not math.isfinite(loss) or loss > lowest + jump:
+            return k
+        lowest = min(lowest, loss)
+    return None
+
+
 def train_language_model(
     model: nn.Module,
     train_ids: Tensor,
@@ -104,37 +241,51 @@ def train_language_model(
     clip: float = 1.0,
     progress: bool = True,
     desc: str = "train",
+    trace: bool = False,
 ) -> dict:
     """Adam with the learning rate lowered along a cosine from ``lr`` to 0 over all updates,
     truncated BPTT over ``batch`` contiguous streams of ``train_ids`` (1-D ids), gradient
     norm clipped at ``clip``. After every epoch the whole of ``val_ids`` is scored.
 
     Returns a dict: ``train_loss`` and ``val_loss`` (nats per token, one per epoch),
-    ``seconds`` (wall time of training and scoring) and ``updates``. The model keeps
-    the last epoch's weights (a study compares where every run ends, not its best
-    epoch). A thin view of :func:`lstm_course.training.lm_fit.fit_lm`, whose
+    ``best_epoch`` (from 1, the epoch of the lowest ``val_loss``), ``grad_norms`` (every
+    update's gradient norm before clipping), ``seconds`` (wall time of training and
+    scoring) and ``updates``; with ``trace``, also ``trace``: a :class:`StateTrace`'s
+    per-update ``loss``, ``h_max`` and ``c_max`` (``model`` must then be a
+    :class:`CellLanguageModel`). The model keeps the last epoch's weights (a study
+    compares where every run ends, not its best epoch). A thin view of :func:`lstm_course.training.lm_fit.fit_lm`, whose
     ``LMRun`` holds more; chapter ``11_lstm_variants`` reads these keys.
     """
-    run = fit_lm(
-        model,
-        train_ids,
-        val_ids,
-        epochs,
-        lr,
-        clip,
-        batch=batch,
-        bptt=bptt,
-        valid_batch=batch,
-        progress=progress,
-        keep_best=False,
-        desc=desc,
-    )
-    return {
+    recorder = StateTrace(model) if trace else None
+    try:
+        run = fit_lm(
+            model,
+            train_ids,
+            val_ids,
+            epochs,
+            lr,
+            clip,
+            batch=batch,
+            bptt=bptt,
+            valid_batch=batch,
+            progress=progress,
+            keep_best=False,
+            desc=desc,
+        )
+    finally:
+        if recorder is not None:
+            recorder.remove()
+    result = {
         "train_loss": run.train_loss,
         "val_loss": run.valid_loss,
+        "best_epoch": run.best_epoch,
+        "grad_norms": run.grad_norms,
         "seconds": run.total_seconds,
         "updates": run.updates,
     }
+    if recorder is not None:
+        result["trace"] = recorder.as_dict()
+    return result
 
 
 def chance_separated(n: int, m: int) -> float:
@@ -180,3 +331,35 @@ def summarize(
             "better": separated and above == higher_is_better,
         }
     return table
+
+
+def compare_pairs(
+    scores: Mapping[str, Sequence[float]],
+    pairs: Sequence[tuple[str, str]],
+    higher_is_better: bool = False,
+) -> list[dict]:
+    """One row per ``(a, b)`` in ``pairs``: ``a`` and ``b``, ``diff`` (mean of a minus
+    mean of b), ``std_a`` and ``std_b`` (n - 1), ``separated`` and ``better`` as in
+    :func:`summarize` (a against the reference b), and ``twice_std``: whether
+    ``|diff|`` exceeds twice the larger of the two standard deviations, the second test
+    chapter ``11_lstm_variants`` asks of a separation."""
+    rows = []
+    for a, b in pairs:
+        for name in (a, b):
+            if name not in scores:
+                raise ValueError(f"{name!r} is not among the scored arms {list(scores)}")
+        row = summarize({a: scores[a], b: scores[b]}, b, higher_is_better)[a]
+        std_b = statistics.stdev(scores[b])
+        rows.append(
+            {
+                "a": a,
+                "b": b,
+                "diff": row["diff"],
+                "std_a": row["std"],
+                "std_b": std_b,
+                "separated": row["separated"],
+                "better": row["better"],
+                "twice_std": abs(row["diff"]) > 2 * max(row["std"], std_b),
+            }
+        )
+    return rows
