@@ -3,11 +3,18 @@ import pytest
 import torch
 
 from lstm_course.experiments.common_mistakes import (
+    ARTICLE_MISTAKES,
+    ClippingArm,
     Standardizer,
     chronological_split,
+    clipping_grid,
+    clipping_run,
     graph_size,
     sliding_windows,
+    step_gates_scale_cell,
+    step_output_from_gate,
 )
+from lstm_course.experiments.wrong_equations import cell_params, lstm_step, max_abs_difference
 
 
 def test_graph_size_grows_with_carried_state_and_resets_after_detach():
@@ -82,3 +89,60 @@ def test_sliding_windows_targets_follow_inputs(as_tensor):
         sliding_windows(s, 0)
     with pytest.raises(TypeError, match=r"horizon must be an int >= 1, got 1.5 \(float\)"):
         sliding_windows(s, 3, horizon=1.5)
+
+
+def test_clipping_run_pairs_arms_and_stops_at_divergence():
+    norms, losses = clipping_run(0.1, None, seed=0, steps=5, length=10, hidden_size=4)
+    assert norms.shape == losses.shape == (5,)
+    clipped_norms, clipped_losses = clipping_run(0.1, 1e6, 0, 5, length=10, hidden_size=4)
+    # a threshold never reached changes nothing: same weights, same batches
+    assert np.allclose(losses, clipped_losses) and np.allclose(norms, clipped_norms)
+    _, big = clipping_run(1e6, None, 0, 50, length=10, hidden_size=4)
+    assert len(big) < 50 and not np.isfinite(big[-1])
+    _, capped = clipping_run(1e6, 1e-6, 0, 50, length=10, hidden_size=4)
+    assert len(capped) == 50 and np.all(np.isfinite(capped))
+    with pytest.raises(ValueError, match="lr must be"):
+        clipping_run(0.0, None, 0, 5)
+    with pytest.raises(ValueError, match="max_norm must be"):
+        clipping_run(0.1, -1.0, 0, 5)
+
+
+def test_clipping_arm_counts_divergence_and_summarizes_the_rest():
+    ok = (np.ones(3), np.array([1.0, 0.5, 0.25]))
+    stopped = (np.ones(2), np.array([1.0, np.inf]))
+    blown = (np.ones(3), np.array([1.0, 50.0, 60.0]))
+    arm = ClippingArm(1.0, None, (0, 1, 2), (ok, stopped, blown), last=2)
+    assert arm.final_losses[0] == pytest.approx(0.375)
+    assert list(arm.diverged_mask) == [False, True, True] and arm.diverged == 2
+    mean, sd = arm.summary()
+    assert mean == pytest.approx(0.375) and np.isnan(sd)
+    assert np.isnan(ClippingArm(1.0, None, (1,), (stopped,)).summary()[0])
+
+
+def test_clipping_grid_orders_arms_and_checks_arguments():
+    arms = clipping_grid([0.1, 0.2], 1.0, seeds=2, steps=3, last=2, length=10, hidden_size=4)
+    assert [(a.lr, a.max_norm) for a in arms] == [(0.1, None), (0.1, 1.0), (0.2, None), (0.2, 1.0)]
+    assert all(len(a.runs) == 2 and a.seeds == (0, 1) for a in arms)
+    with pytest.raises(ValueError, match="at least one"):
+        clipping_grid([], 1.0, 2, 3)
+    with pytest.raises(ValueError, match="must not exceed"):
+        clipping_grid([0.1], 1.0, 2, 3, last=5)
+
+
+def test_article_mistakes_differ_from_the_cell_in_the_way_their_docstrings_say():
+    torch.manual_seed(0)
+    cell = torch.nn.LSTMCell(3, 4, dtype=torch.float64)
+    params = cell_params(cell)
+    for mistake in ARTICLE_MISTAKES.values():
+        assert max_abs_difference(mistake.step, cell) > 1e-2
+    x = torch.randn(2, 3, dtype=torch.float64)
+    h = torch.randn(2, 4, dtype=torch.float64)
+    zero = torch.zeros(2, 4, dtype=torch.float64)
+    # input gate scaling the old cell: a zero cell stays zero
+    assert torch.equal(step_gates_scale_cell(x, (h, zero), params)[1], zero)
+    assert not torch.equal(lstm_step(x, (h, zero), params)[1], zero)
+    # output from the gate's own pre-activation: h ignores c_{t-1}, the cell update is right
+    c1, c2 = torch.randn(2, 2, 4, dtype=torch.float64)
+    h1, c_new = step_output_from_gate(x, (h, c1), params)
+    assert torch.equal(h1, step_output_from_gate(x, (h, c2), params)[0])
+    assert torch.allclose(c_new, lstm_step(x, (h, c1), params)[1])

@@ -1,7 +1,7 @@
-"""Small tools for catching common LSTM mistakes: autograd graph size, honest splits.
+"""Small tools for catching common LSTM mistakes: graph size, honest splits, clipping runs.
 
-Chapter ``14_common_mistakes`` uses them to show mistakes numerically; any chapter that forecasts a series
-or carries a state across truncated-BPTT windows can use them too.
+Chapter ``14_common_mistakes`` uses them to show mistakes numerically; any chapter that
+forecasts a series or carries a state across truncated-BPTT windows can use them too.
 
 - ``graph_size(t)``: how many autograd nodes a backward pass from ``t`` would visit.
   It grows window after window when a carried LSTM state is not detached.
@@ -10,22 +10,41 @@ or carries a state across truncated-BPTT windows can use them too.
 - ``Standardizer``: z-scoring whose mean and standard deviation come from the training
   part only, then applied unchanged to validation and test.
 - ``sliding_windows(series, length, horizon)``: (inputs, targets) pairs for forecasting.
+- ``clipping_run`` and ``clipping_grid``: plain SGD on the adding problem with and
+  without gradient-norm clipping, over learning rates and seeds (``ClippingArm`` per
+  learning rate and arm: final losses, how many seeds diverged).
+- ``step_gates_scale_cell`` and ``step_output_from_gate``: two more wrong LSTM steps from
+  the popular articles, in ``ARTICLE_MISTAKES`` (the signature and ``Mistake`` of
+  ``wrong_equations``, so its ``max_abs_difference`` runs them against ``nn.LSTMCell``).
 
 Shapes: a series is a 1-D array or tensor of N values, or (N, F) for F features.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from lstm_course.checks import check_fraction, check_int
+from lstm_course.checks import check_fraction, check_int, check_positive
+from lstm_course.experiments.long_lags import SequenceRegressor, adding_problem
+from lstm_course.experiments.wrong_equations import Mistake, preactivations
 
 __all__ = [
     "graph_size",
     "chronological_split",
     "Standardizer",
     "sliding_windows",
+    "clipping_run",
+    "ClippingArm",
+    "clipping_grid",
+    "step_gates_scale_cell",
+    "step_output_from_gate",
+    "ARTICLE_MISTAKES",
 ]
 
 
@@ -127,3 +146,170 @@ def sliding_windows(series, length: int, horizon: int = 1):
     if isinstance(series, torch.Tensor):
         idx, targets = torch.as_tensor(idx), torch.as_tensor(targets)
     return series[idx], series[targets]
+
+
+# --- gradient clipping ----------------------------------------------------------------------
+
+
+def clipping_run(
+    lr: float,
+    max_norm: float | None,
+    seed: int,
+    steps: int,
+    length: int = 100,
+    batch_size: int = 32,
+    hidden_size: int = 32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Plain SGD on the adding problem, clipping the gradient norm at ``max_norm`` (None: never).
+
+    The model is ``SequenceRegressor("LSTM", 2, hidden_size)`` initialized from
+    ``torch.manual_seed(seed)``; batches of ``batch_size`` sequences of ``length`` steps come
+    from a generator seeded with ``seed`` too, so the clipped and the unclipped run of a seed
+    start from the same weights and see the same batches. Returns ``(norms, losses)``, each of
+    shape (S,): the gradient norm before clipping and the batch's MSE at every step. The run
+    stops at its first non-finite loss (then S < ``steps``): nothing is left to learn.
+    """
+    check_positive("lr", lr)
+    if max_norm is not None:
+        check_positive("max_norm", max_norm)
+    check_int("seed", seed, 0)
+    check_int("steps", steps)
+    torch.manual_seed(seed)
+    model = SequenceRegressor("LSTM", 2, hidden_size)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    norms, losses = [], []
+    for _ in range(steps):
+        x, y = adding_problem(batch_size, length, gen)
+        loss = F.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        clip = math.inf if max_norm is None else max_norm  # inf: only measure the norm
+        norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), clip).item())
+        losses.append(loss.item())
+        if not math.isfinite(losses[-1]):
+            break
+        opt.step()
+    return np.array(norms), np.array(losses)
+
+
+@dataclass(frozen=True)
+class ClippingArm:
+    """The runs of one (learning rate, clipping) arm, one per seed.
+
+    ``runs[k]`` is ``clipping_run``'s ``(norms, losses)`` for the k-th seed. A run has
+    *diverged* when its loss became non-finite or its final loss is more than
+    ``blowup`` times its first; the *final loss* is the mean over its last ``last`` steps.
+    """
+
+    lr: float
+    max_norm: float | None
+    seeds: tuple[int, ...]
+    runs: tuple[tuple[np.ndarray, np.ndarray], ...]
+    last: int = 20
+    blowup: float = 10.0
+
+    @property
+    def final_losses(self) -> np.ndarray:
+        """(seeds,) mean loss of each run's last ``last`` steps (inf for a stopped run)."""
+        return np.array([losses[-self.last :].mean() for _, losses in self.runs])
+
+    @property
+    def diverged_mask(self) -> np.ndarray:
+        """(seeds,) True where the run diverged (see the class docstring)."""
+        return np.array(
+            [
+                not np.all(np.isfinite(losses)) or final > self.blowup * losses[0]
+                for (_, losses), final in zip(self.runs, self.final_losses, strict=True)
+            ]
+        )
+
+    @property
+    def diverged(self) -> int:
+        """How many seeds diverged."""
+        return int(self.diverged_mask.sum())
+
+    def summary(self) -> tuple[float, float]:
+        """Mean and standard deviation (ddof 1) of the final loss over the seeds that did not
+        diverge; NaN where none is left (and the deviation NaN for a single one)."""
+        kept = self.final_losses[~self.diverged_mask]
+        if len(kept) == 0:
+            return math.nan, math.nan
+        return float(kept.mean()), float(kept.std(ddof=1)) if len(kept) > 1 else math.nan
+
+
+def clipping_grid(
+    lrs: Iterable[float],
+    max_norm: float,
+    seeds: int,
+    steps: int,
+    last: int = 20,
+    **run_kwargs,
+) -> list[ClippingArm]:
+    """Every learning rate in ``lrs``, unclipped and clipped at ``max_norm``, over seeds
+    ``0 .. seeds - 1``, each run ``steps`` SGD steps (``clipping_run``; ``run_kwargs`` go
+    to it). Returns the arms in the order (lr, unclipped), (lr, clipped) per learning rate.
+    """
+    lrs = [check_positive("lr", lr) for lr in lrs]
+    if not lrs:
+        raise ValueError("lrs must hold at least one learning rate")
+    check_positive("max_norm", max_norm)
+    check_int("seeds", seeds)
+    check_int("last", last)
+    if last > check_int("steps", steps):
+        raise ValueError(f"last={last} must not exceed steps={steps}")
+    arms = []
+    for lr in lrs:
+        for clip in (None, max_norm):
+            runs = tuple(clipping_run(lr, clip, s, steps, **run_kwargs) for s in range(seeds))
+            arms.append(ClippingArm(lr, clip, tuple(range(seeds)), runs, last))
+    return arms
+
+
+# --- two more wrong equations --------------------------------------------------------------
+
+
+def step_gates_scale_cell(x, state, params):
+    """WRONG: the input gate multiplies the old cell instead of a candidate.
+
+    One article writes the input gate's contribution as ``sigma(a^i) * C_i`` next to the
+    forget gate's ``sigma(a^f) * C_f``, both scaling the previous cell state, so
+    ``c_t = (i_t + f_t) * c_{t-1}`` and no candidate g_t is ever written. A cell that
+    starts at zero then stays zero whatever the input. Right: ``c_t = f_t * c_{t-1} +
+    i_t * g_t`` with ``g_t = tanh(a^g_t)``: the input gate scales *new* content. (The
+    output, ``h_t = o_t * tanh(c_t)``, is the right one here.) Shapes as in
+    ``wrong_equations``: x (B, D), state two (B, H) tensors.
+    """
+    h_prev, c_prev = state
+    ai, af, _, ao = preactivations(x, h_prev, params).chunk(4, dim=1)
+    c = torch.sigmoid(ai) * c_prev + torch.sigmoid(af) * c_prev
+    return torch.sigmoid(ao) * torch.tanh(c), c
+
+
+def step_output_from_gate(x, state, params):
+    """WRONG: the output is computed from the output gate's own pre-activation.
+
+    The same article writes ``C'_o = a^o * sigma(a^o)`` and the output ``tanh(C'_o)``:
+    the output gate gates its own pre-activation, and the cell state never reaches the
+    output, so h_t does not depend on c_{t-1} at all. Right: ``h_t = o_t * tanh(c_t)``,
+    the gate scales the squashed cell state. (The cell update is the right one here.)
+    """
+    h_prev, c_prev = state
+    ai, af, ag, ao = preactivations(x, h_prev, params).chunk(4, dim=1)
+    c = torch.sigmoid(af) * c_prev + torch.sigmoid(ai) * torch.tanh(ag)
+    return torch.tanh(ao * torch.sigmoid(ao)), c
+
+
+#: Two errors of the articles beyond ``wrong_equations.MISTAKES``, in its format.
+ARTICLE_MISTAKES: dict[str, Mistake] = {
+    "gates_scale_cell": Mistake(
+        step_gates_scale_cell,
+        "c_t = sigmoid(a^i) * c_{t-1} + sigmoid(a^f) * c_{t-1}",
+        "c_t = f_t * c_{t-1} + i_t * g_t",
+    ),
+    "output_from_gate": Mistake(
+        step_output_from_gate,
+        "h_t = tanh(a^o * sigmoid(a^o))",
+        "h_t = o_t * tanh(c_t)",
+    ),
+}
