@@ -1,13 +1,17 @@
 """Chapter ``05_torch_lstm``'s pictures: what nn.LSTM returns (``draw_lstm_returns``) and
 a padded batch next to its packed form (``draw_padded_packed``). The read-outs the first
-one marks are checked against a real ``nn.LSTM``, the packed layout of the second against
-a real ``pack_padded_sequence``."""
+one marks are checked against a real ``nn.LSTM``, and so is its dataflow (every row reads
+x_t or both directions of the layer below); the packed layout of the second is checked
+against a real ``pack_padded_sequence``."""
+
+from itertools import pairwise
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -84,11 +88,11 @@ def test_drawn_read_outs_agree_with_a_real_bidirectional_lstm():
     output, (h_n, _) = lstm(torch.randn(T, 1, 2, dtype=torch.float64))
     ax = draw_lstm_returns(L, T, True)
     states = _patches(ax, "state")
-    columns = sorted({_centre(p)[0] for p in states.values()})
     for j in range(2):
         row = (L - 1) * 2 + j
         x = _gid_texts(ax, "h_n")[row].get_position()[0]
-        t = min(range(T), key=lambda t: abs(columns[t] - x))
+        # the step whose box in this row is nearest to the label (the rows are staggered)
+        t = min(range(T), key=lambda t: abs(_centre(states[(L - 1, j, t)])[0] - x))
         assert torch.equal(output[t, :, j * H : (j + 1) * H], h_n[row])
 
 
@@ -102,6 +106,92 @@ def test_output_frame_holds_the_top_layer_only(bidirectional):
         x, y = _centre(patch)
         inside = box.x0 < x < box.x1 and box.y0 < y < box.y1
         assert inside == (k == L - 1)
+
+
+def _arrows(ax, kind):
+    """{gid fields after ``kind``: the points of that arrow, tail to head}; an arrow is
+    ``parts.arrow``'s polyline (absent for two points) and its arrowhead annotation."""
+    lines, heads = {}, {}
+    for artist in ax.lines + ax.texts:
+        gid = (artist.get_gid() or "").split(" ")
+        if gid[0] == kind:
+            key = tuple(int(v) for v in gid[1:])
+            if hasattr(artist, "arrow_patch"):
+                heads[key] = artist
+            else:
+                lines[key] = artist
+    return {
+        key: ([tuple(p) for p in lines[key].get_xydata()] if key in lines else [head.xyann])
+        + [head.xy]
+        for key, head in heads.items()
+    }
+
+
+def _on_edge(point, patch, edge, tol=0.05):
+    """True when point lies on (or just outside) the patch's bottom or top edge."""
+    box = patch.get_bbox()
+    x, y = point
+    y_edge = box.y0 if edge == "bottom" else box.y1
+    outside = (y_edge - y) if edge == "bottom" else (y - y_edge)
+    return box.x0 < x < box.x1 and -1e-9 <= outside <= tol
+
+
+@pytest.mark.parametrize("L, T, bidirectional", [(1, 3, False), (3, 4, False), (1, 3, True),
+                                                 (3, 4, True)])  # fmt: skip
+def test_every_row_reads_x_t_or_the_layer_below(L, T, bidirectional):
+    """Each box has one arrow from below: x_t into every row of layer 0 (both directions
+    when bidirectional), and into layer k > 0 layer k-1's h_t, through the node that joins
+    both of layer k-1's directions when bidirectional."""
+    d = 2 if bidirectional else 1
+    ax = draw_lstm_returns(L, T, bidirectional)
+    states, concat = _patches(ax, "state"), _patches(ax, "concat")
+    inputs = _arrows(ax, "input")
+    assert set(inputs) == set(states)
+    x_label = {t.get_text(): t.get_position() for t in ax.texts}
+    lowest = min(p.get_bbox().y0 for p in states.values())
+    for (k, j, t), points in inputs.items():
+        assert _on_edge(points[-1], states[(k, j, t)], "bottom"), (k, j, t)
+        tail = points[0]
+        if k == 0:  # from x_t, below every box
+            x, y = x_label[f"$x_{{{t}}}$"]
+            assert tail[0] == pytest.approx(x) and y < tail[1] < lowest
+        elif d == 2:
+            assert _on_edge(tail, concat[(k - 1, t)], "top"), (k, j, t)
+        else:
+            assert _on_edge(tail, states[(k - 1, 0, t)], "top"), (k, j, t)
+
+
+@pytest.mark.parametrize("L", [1, 2, 3])
+def test_bidirectional_layers_read_both_directions_below(L):
+    T = 4
+    ax = draw_lstm_returns(L, T, True)
+    states, concat = _patches(ax, "state"), _patches(ax, "concat")
+    assert set(concat) == {(k, t) for k in range(L - 1) for t in range(T)}
+    to_concat = _arrows(ax, "to_concat")
+    assert set(to_concat) == {(k, j, t) for k in range(L - 1) for j in range(2)
+                              for t in range(T)}  # fmt: skip
+    for (k, j, t), points in to_concat.items():
+        assert _on_edge(points[0], states[(k, j, t)], "top"), (k, j, t)
+        assert _on_edge(points[-1], concat[(k, t)], "bottom"), (k, j, t)
+    assert not _arrows(draw_lstm_returns(L, T, False), "to_concat")
+
+
+@pytest.mark.parametrize("L, bidirectional", [(2, False), (3, True)])
+def test_arrows_between_layers_pass_through_no_box(L, bidirectional):
+    """An arrow that runs behind a box reads as passing through that state (the bug of the
+    first bidirectional drawing, where x_t seemed to reach the forward row through the
+    backward one): no point of any input arrow lies inside a box or node."""
+    ax = draw_lstm_returns(L, 4, bidirectional)
+    boxes = [p.get_bbox() for p in ax.patches if (p.get_gid() or "").split(" ")[0]
+             in ("state", "concat")]  # fmt: skip
+    paths = [*_arrows(ax, "input").values(), *_arrows(ax, "to_concat").values()]
+    assert paths
+    for points in paths:
+        for (x0, y0), (x1, y1) in pairwise(points):
+            for s in np.linspace(0, 1, 101):
+                x, y = x0 + s * (x1 - x0), y0 + s * (y1 - y0)
+                for b in boxes:
+                    assert not (b.x0 + 0.01 < x < b.x1 - 0.01 and b.y0 + 0.01 < y < b.y1 - 0.01)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.patheffects import Normal, Stroke
 
 from lstm_course.checks import check_bool, check_int
 from lstm_course.diagrams.parts import CELL_COLOR, COLORS, GATES, LINE_COLOR, arrow
@@ -103,6 +104,18 @@ def _state_box(ax, xy, text, gid, fill=_STATE_FILL, edge="#9aa5b8", lw=1.0):
     ax.text(*xy, text, ha="center", va="center", fontsize=9, zorder=4)
 
 
+def _path(ax, points, gid, cross=False):
+    """An arrow along ``points`` (``parts.arrow``) whose artists carry ``gid``; with
+    ``cross``, a white halo shows it passing over the recurrence arrows it crosses."""
+    n_lines, n_texts = len(ax.lines), len(ax.texts)
+    arrow(ax, points, 1.0, lw=1.0, zorder=2 if cross else 1)
+    halo = [Stroke(linewidth=4, foreground="white"), Normal()]
+    for artist in ax.lines[n_lines:] + ax.texts[n_texts:]:
+        artist.set_gid(gid)
+        if cross:
+            getattr(artist, "arrow_patch", artist).set_path_effects(halo)
+
+
 def draw_lstm_returns(
     num_layers: int = 2,
     steps: int = 4,
@@ -114,14 +127,21 @@ def draw_lstm_returns(
     read-outs marked; return the Axes.
 
     Every box is one state h_t of one layer (and, when bidirectional, one direction: the
-    forward row above the backward one). ``output`` (T, B, d*H), d = 2 if bidirectional
-    else 1, is the top layer's h_t at every step, framed with a dashed line; ``h_n`` and
-    ``c_n`` (L*d, B, H) are the state after the last step of every layer and direction,
-    filled in orange and labelled with their row ``h_n[k*d + j]`` (layer k, direction
-    j). The backward direction runs from t = T-1 down to 0, so its last step is t = 0.
+    forward row above the backward one, shifted right of it). ``output`` (T, B, d*H),
+    d = 2 if bidirectional else 1, is the top layer's h_t at every step, framed with a
+    dashed line; ``h_n`` and ``c_n`` (L*d, B, H) are the state after the last step of
+    every layer and direction, filled in orange and labelled with their row
+    ``h_n[k*d + j]`` (layer k, direction j). The backward direction runs from t = T-1
+    down to 0, so its last step is t = 0. The vertical arrows are what each state reads
+    besides its own previous state: x_t in layer 0, layer k-1's h_t in layer k. When
+    bidirectional, x_t feeds both rows of layer 0, and both directions of layer k-1 at
+    step t meet in a node (their concatenation) that feeds both rows of layer k; an arrow
+    to a row beyond the nearer one passes between two of the nearer row's boxes.
 
-    Boxes carry gids for tests: ``state k j t`` for every box, ``h_n i`` for the text of
-    row i's label.
+    Gids for tests: ``state k j t`` for every box, ``h_n i`` for the text of row i's
+    label, ``input k j t`` for the arrow into box (k, j, t) from x_t or the layer below;
+    when bidirectional, ``concat k t`` for the node after layer k (k < L-1) at step t
+    and ``to_concat k j t`` for the arrow from box (k, j, t) into it.
 
     Args:
         num_layers: L, at least 1.
@@ -140,6 +160,11 @@ def draw_lstm_returns(
     d = 2 if bidirectional else 1
     dx, row, gap = 1.45, 0.75, 0.75  # step width, direction row height, gap between layers
     layer_h = d * row
+    # When bidirectional, forward boxes sit s right of x_t and backward ones s left, so
+    # that the two rails of step t, at x_t -/+ rail, each meet one row's box and pass
+    # between two boxes of the other row.
+    s = 0.3 if d == 2 else 0.0
+    rail = dx / 2 - s
     if ax is None:
         _, ax = plt.subplots(figsize=(1.05 * T + 3.6, 1.0 * L * layer_h + 2.2))
 
@@ -147,16 +172,16 @@ def draw_lstm_returns(
         return 0.9 + k * (layer_h + gap) + (d - 1 - j) * row
 
     for t in range(T):
-        arrow(ax, [(t * dx, -0.05), (t * dx, y_of(0, d - 1) - 0.28)], 1.0, lw=1.0)
-        ax.text(t * dx, -0.15, f"$x_{{{t}}}$", ha="center", va="top", fontsize=10)
+        x = t * dx
+        ax.text(x, -0.15, f"$x_{{{t}}}$", ha="center", va="top", fontsize=10)
         for k in range(L):
             for j in range(d):
-                y = y_of(k, j)
+                xj, y = x + (s if j == 0 else -s), y_of(k, j)
                 last = T - 1 if j == 0 else 0
                 read_out = t == last
                 _state_box(
                     ax,
-                    (t * dx, y),
+                    (xj, y),
                     f"$h_{{{t}}}$",
                     gid=f"state {k} {j} {t}",
                     fill="#fbd5bd" if read_out else _STATE_FILL,
@@ -164,11 +189,11 @@ def draw_lstm_returns(
                     lw=1.8 if read_out else 1.0,
                 )
                 if t < T - 1:  # the recurrence: forward to the right, backward to the left
-                    a, b = (t * dx + 0.47, (t + 1) * dx - 0.47)
+                    a, b = (xj + 0.47, xj + dx - 0.47)
                     arrow(ax, [(a, y), (b, y)] if j == 0 else [(b, y), (a, y)], 1.0, lw=1.0)
                 if read_out:  # outside the output frame: right of forward, left of backward
                     ax.text(
-                        t * dx + (0.66 if j == 0 else -0.66),
+                        xj + (0.66 if j == 0 else -0.66),
                         y,
                         f"h_n[{k * d + j}]",
                         ha="left" if j == 0 else "right",
@@ -179,18 +204,54 @@ def draw_lstm_returns(
                         zorder=5,
                         gid=f"h_n {k * d + j}",
                     )
-            if k < L - 1:  # layer k + 1 reads layer k's output (both directions)
-                arrow(ax, [(t * dx, y_of(k, 0) + 0.27), (t * dx, y_of(k + 1, d - 1) - 0.27)],
-                       1.0, lw=1.0)  # fmt: skip
+            if d == 1:  # layer k reads x_t or layer k-1's h_t
+                start = (x, -0.05) if k == 0 else (x, y_of(k - 1, 0) + 0.27)
+                _path(ax, [start, (x, y_of(k, 0) - 0.27)], f"input {k} 0 {t}")
+                continue
+            # Both rows of layer k read x_t (split below the layer) or the node joining
+            # layer k-1's directions; the forward row's rail passes the backward row.
+            yf, yb = y_of(k, 0), y_of(k, 1)
+            if k == 0:
+                split = yb - 0.6
+                ax.plot(x, split, "o", ms=3.5, color=LINE_COLOR, zorder=3)
+                for j, xr, y_end in ((1, x - rail, yb), (0, x + rail, yf)):
+                    route = [(x, -0.05), (x, split), (xr, split), (xr, y_end - 0.27)]
+                    _path(ax, route, f"input 0 {j} {t}", cross=j == 0)
+            else:
+                top = y_of(k - 1, 0) + 0.75 + 0.08  # the top of the node below
+                for j, xr, y_end in ((1, x - rail, yb), (0, x + rail, yf)):
+                    _path(ax, [(xr, top), (xr, y_end - 0.27)], f"input {k} {j} {t}",
+                          cross=j == 0)  # fmt: skip
+            if k < L - 1:  # the node above layer k: [forward h_t; backward h_t]
+                y_node = yf + 0.75
+                ax.add_patch(
+                    FancyBboxPatch(
+                        (x - rail - 0.12, y_node - 0.08),
+                        2 * rail + 0.24,
+                        0.16,
+                        boxstyle="round,pad=0,rounding_size=0.06",
+                        facecolor="white",
+                        edgecolor=LINE_COLOR,
+                        lw=1.0,
+                        zorder=3,
+                        gid=f"concat {k} {t}",
+                    )
+                )
+                for j, xr, y_start in ((0, x + rail, yf), (1, x - rail, yb)):
+                    _path(ax, [(xr, y_start + 0.27), (xr, y_node - 0.08)],
+                          f"to_concat {k} {j} {t}", cross=j == 1)  # fmt: skip
     for k in range(L):
         for j in range(d):
             name = f"layer {k}" + ("" if d == 1 else (", forward" if j == 0 else ", backward"))
             ax.text(-2.05, y_of(k, j), name, ha="right", va="center", fontsize=9)
+        if d == 2 and k < L - 1:
+            ax.text(-2.05, y_of(k, 0) + 0.75, "concatenated", ha="right", va="center",
+                    fontsize=8, color=LINE_COLOR, style="italic")  # fmt: skip
     top, bottom = y_of(L - 1, 0) + 0.34, y_of(L - 1, d - 1) - 0.34
     ax.add_patch(
         FancyBboxPatch(
-            (-0.56, bottom),
-            (T - 1) * dx + 1.12,
+            (-0.56 - s, bottom),
+            (T - 1) * dx + 1.12 + 2 * s,
             top - bottom,
             boxstyle="round,pad=0,rounding_size=0.15",
             facecolor="none",
@@ -223,7 +284,7 @@ def draw_lstm_returns(
         fontsize=9,
         color=_READ_OUT,
     )
-    ax.set_xlim(-4.8, (T - 1) * dx + 1.5)
+    ax.set_xlim(-4.8, (T - 1) * dx + 1.5 + s)
     ax.set_ylim(-1.7, top + 0.8)
     ax.set_aspect("equal")
     ax.axis("off")
