@@ -38,6 +38,7 @@ from lstm_course.diagrams.parts import (
     arrow,
     check_gates,
     check_highlight,
+    finish_axes,
     gate_box,
     halo_box,
     halo_line,
@@ -212,13 +213,7 @@ def draw_lstm_cell(
             color=PEEP_COLOR,
         )
 
-    ax.set_xlim(*XLIM)
-    ax.set_ylim(*YLIM)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=11 * s)
-    return ax
+    return finish_axes(ax, XLIM, YLIM, title, fontsize=11 * s)
 
 
 def _step_label(k: int, steps: int) -> str:
@@ -314,10 +309,4 @@ def draw_lstm_chain(steps: int = 3, ax=None, title: str | None = None):
         fontsize=9,
         color=CELL_COLOR,
     )
-    ax.set_xlim(-2.0, right + 0.9)
-    ax.set_ylim(-1.6, y_cell + 1.4)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=11)
-    return ax
+    return finish_axes(ax, (-2.0, right + 0.9), (-1.6, y_cell + 1.4), title, fontsize=11)

@@ -37,6 +37,7 @@ __all__ = [
     "YLIM",
     "check_gates",
     "check_highlight",
+    "finish_axes",
     "halo_line",
     "halo_box",
     "arrow",
@@ -71,43 +72,59 @@ Y_TANH, Y_OUT = 3.6, BOX_Y  # tanh(c_t) and the o * tanh(c_t) node
 XLIM, YLIM = (-2.4, 12.2), (-1.8, 6.3)
 
 
-def check_gates(gates) -> tuple[str, ...]:
-    if isinstance(gates, str):
-        gates = tuple(gates)
-    if not isinstance(gates, Iterable):
-        raise TypeError(f"gates must be a sequence of names from {GATE_NAMES}, got {gates!r}")
-    gates = tuple(gates)
-    unknown = [g for g in gates if g not in GATE_NAMES]
+def _names(
+    value, allowed: tuple[str, ...], what: str, unknown_names: str, meaning: str
+) -> tuple[str, ...]:
+    """``value`` (a string of one-letter names or a sequence of names) as a tuple of names
+    from ``allowed``, each at most once; ``what`` names the argument in the errors, and
+    ``unknown_names`` (with ``{}`` for the offending names) opens the unknown-name one."""
+    if isinstance(value, str):
+        value = tuple(value)
+    if not isinstance(value, Iterable):
+        raise TypeError(f"{what} must be a sequence of names from {allowed}, got {value!r}")
+    value = tuple(value)
+    unknown = [v for v in value if v not in allowed]
     if unknown:
         raise ValueError(
-            f"unknown gate name(s) {unknown}: use names from {GATE_NAMES} "
-            "(i input, f forget, g candidate, o output)"
+            f"unknown {unknown_names.format(unknown)}: use names from {allowed} ({meaning})"
         )
-    if len(set(gates)) != len(gates):
-        raise ValueError(f"gates {gates} names a gate twice: list each at most once")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{what} {value} names one part twice: list each at most once")
+    return value
+
+
+def check_gates(gates) -> tuple[str, ...]:
+    gates = _names(
+        gates, GATE_NAMES, "gates", "gate name(s) {}", "i input, f forget, g candidate, o output"
+    )
     if "i" in gates and "g" not in gates:
         raise ValueError("the input gate i scales the candidate g: include 'g' as well")
     return gates
 
 
 def check_highlight(highlight, gates) -> tuple[str, ...]:
-    if isinstance(highlight, str):
-        highlight = tuple(highlight)
-    if not isinstance(highlight, Iterable):
-        raise TypeError(
-            f"highlight must be a sequence of names from {HIGHLIGHT_NAMES}, got {highlight!r}"
-        )
-    highlight = tuple(highlight)
-    unknown = [h for h in highlight if h not in HIGHLIGHT_NAMES]
-    if unknown:
-        raise ValueError(
-            f"unknown name(s) {unknown} in highlight: use names from {HIGHLIGHT_NAMES} "
-            "(c the cell state path, i, f, g, o the gates)"
-        )
+    highlight = _names(
+        highlight,
+        HIGHLIGHT_NAMES,
+        "highlight",
+        "name(s) {} in highlight",
+        "c the cell state path, i, f, g, o the gates",
+    )
     missing = [h for h in highlight if h in GATE_NAMES and h not in gates]
     if missing:
         raise ValueError(f"highlight names {missing}, which gates={gates} does not draw")
     return highlight
+
+
+def finish_axes(ax, xlim, ylim, title: str | None, fontsize: float):
+    """Equal scales, no frame or ticks, the title if any; return ``ax``."""
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=fontsize)
+    return ax
 
 
 def halo_line(ax, points, s):

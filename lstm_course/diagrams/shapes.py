@@ -14,7 +14,7 @@ from matplotlib.patches import FancyBboxPatch
 from matplotlib.patheffects import Normal, Stroke
 
 from lstm_course.checks import check_bool, check_int
-from lstm_course.diagrams.parts import CELL_COLOR, COLORS, GATES, LINE_COLOR, arrow
+from lstm_course.diagrams.parts import CELL_COLOR, COLORS, GATES, LINE_COLOR, arrow, finish_axes
 
 __all__ = ["draw_stacked_weights", "draw_lstm_returns", "draw_padded_packed"]
 
@@ -284,13 +284,7 @@ def draw_lstm_returns(
         fontsize=9,
         color=_READ_OUT,
     )
-    ax.set_xlim(-4.8, (T - 1) * dx + 1.5 + s)
-    ax.set_ylim(-1.7, top + 0.8)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax
+    return finish_axes(ax, (-4.8, (T - 1) * dx + 1.5 + s), (-1.7, top + 0.8), title, fontsize=10)
 
 
 def draw_padded_packed(lengths, ax=None, title: str | None = None):
@@ -398,10 +392,6 @@ def draw_padded_packed(lengths, ax=None, title: str | None = None):
                 fontweight="bold", color=_READ_OUT, gid=f"batch_sizes {t}")  # fmt: skip
     ax.text(-0.7, y_pk - 1.0, "batch_sizes", ha="right", va="top", fontsize=9,
             color=_READ_OUT)  # fmt: skip
-    ax.set_xlim(-4.2, max(N, T) * w + 0.2)
-    ax.set_ylim(y_pk - 1.6, y_pad + 1.5)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax
+    return finish_axes(
+        ax, (-4.2, max(N, T) * w + 0.2), (y_pk - 1.6, y_pad + 1.5), title, fontsize=10
+    )
