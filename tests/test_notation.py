@@ -58,6 +58,16 @@ RULES: dict[str, tuple[re.Pattern, str]] = {
         re.compile(r"\\sigma_\{?[gch]\}?(?![\w{])"),
         "the logistic sigmoid is \\sigma and the candidate's nonlinearity \\tanh",
     ),
+    "E as the embedding matrix": (
+        re.compile(
+            r"(?<![\w\\])E_\{?w|\\tilde\s*E\b|W_\{hy\}\s*=\s*E\b|(?<![\w\\])E\s*\\in\s*\\mathbb"
+        ),
+        "E is the embedding size; the embedding matrix is U (V x E), its row for word w is u_w",
+    ),
+    "tau as the clipping threshold": (
+        re.compile(r"\\mathrm\{clip\}_\{?\\tau|(?:threshold|clipping at|norm) \$\\tau"),
+        "tau is the sampling temperature; the clipping threshold is kappa",
+    ),
     "row-vector products": (
         re.compile(
             r"(?<![\w\\])[xh]_\{?t(?:-1)?\}?\s*W_(?:\{\w+\}|\w+)(?!\s*\^\s*\{?(?:\\top|T)\}?)"
