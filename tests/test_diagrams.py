@@ -13,6 +13,15 @@ from lstm_course.diagrams import (  # noqa: E402
     draw_lstm_chain,
     draw_stacked_weights,
 )
+from lstm_course.diagrams.parts import (  # noqa: E402
+    BOX_H,
+    BOX_Y,
+    BUS_Y,
+    CELL_Y,
+    GATES,
+    GRAD_COLOR,
+    X_IN,
+)
 
 SYMBOLS = {"i": "$i_t$", "f": "$f_t$", "g": "$g_t$", "o": "$o_t$"}
 NAMES = {"i": "input", "f": "forget", "g": "candidate", "o": "output"}
@@ -201,3 +210,91 @@ def test_stacked_weights_reject_bad_input():
         draw_stacked_weights([1.0] * 8)
     with pytest.raises(ValueError, match="name must be"):
         draw_stacked_weights([[1.0]] * 4, name="bias_ih")
+
+
+# --- the backward pass ---------------------------------------------------------------------
+
+
+def _heads(ax):
+    """Where every arrowhead points, rounded, with the colour of its arrow."""
+    return {
+        (round(a.xy[0], 6), round(a.xy[1], 6)): matplotlib.colors.to_hex(
+            a.arrow_patch.get_edgecolor()
+        )
+        for a in ax.texts
+        if isinstance(a, Annotation)
+    }
+
+
+def test_backward_labels_every_line_with_the_gradient_it_carries():
+    texts = _texts(draw_lstm_cell(backward=True))
+    # In from the right: delta h_t and the part of delta c_t that comes through step t+1.
+    # Out on the left and at the bottom: step t's parts of delta c_{t-1} and delta h_{t-1},
+    # and delta x_t.
+    for label in [
+        r"$\delta h_t$",
+        r"$\delta c_{t+1} \odot f_{t+1}$",
+        r"$\delta c_t$",
+        r"$\delta c_t \odot f_t$",
+        r"$W_{hh}^\top \delta a_t$",
+        r"$\delta x_t = W_{ih}^\top \delta a_t$",
+    ]:
+        assert label in texts, label
+    for name in GATE_NAMES:  # each gate's gradient above its box, its pre-activation's below
+        assert f"$\\delta {name}_t$" in texts and f"$\\delta a^{name}_t$" in texts, name
+        assert SYMBOLS[name] not in texts and NAMES[name] in texts, name
+    for label in ["$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$h_t$", "$x_t$"]:
+        assert label not in texts, label
+    # The fork of c_t into h_t is, backwards, a sum: a second + next to the write's.
+    assert texts.count("+") == 2 and texts.count(r"$\times$") == 3
+
+
+def test_backward_reverses_the_arrows():
+    forward, backward = _heads(draw_lstm_cell()), _heads(draw_lstm_cell(backward=True))
+    # Forwards c_t and h_t leave on the right; backwards the cell line points left and
+    # the gradients leave on the left (towards h_{t-1}) and at the bottom (towards x_t).
+    assert (11.3, CELL_Y) in forward and (11.3, BUS_Y) in forward
+    assert (11.3, CELL_Y) not in backward and (11.3, BUS_Y) not in backward
+    for end in [(-1.3, CELL_Y), (-1.3, BUS_Y), (X_IN, -1.1)]:
+        assert end in backward and end not in forward, end
+    # Forwards every box is fed from the bus; backwards every box feeds the bus.
+    for name in GATE_NAMES:
+        x = GATES[name][0]
+        assert (x, BOX_Y - BOX_H / 2) in forward and (x, BOX_Y - BOX_H / 2) not in backward
+        assert (x, BUS_Y) in backward and (x, BUS_Y) not in forward
+    # delta f_t = delta c_t * c_{t-1} comes down from the x on the cell line into the f box.
+    assert (GATES["f"][0], BOX_Y + BOX_H / 2) in backward
+    assert set(backward.values()) == {GRAD_COLOR} and GRAD_COLOR not in forward.values()
+
+
+def test_backward_marks_the_gradient_highway():
+    ax = draw_lstm_cell(backward=True)
+    patches, lines = _halos(ax)
+    assert len(lines) == 1 and len(patches) == 1  # the cell line and its x f_t node
+    assert any(t.startswith("yellow: the gradient highway") for t in _texts(ax))
+    assert "yellow: new in this step" not in _texts(ax)
+    # Without a forget gate the carousel passes delta c_t back unchanged.
+    carousel = draw_lstm_cell(gates=("g",), backward=True)
+    texts = _texts(carousel)
+    assert r"$\delta c_t$" in texts and r"$\delta c_{t+1}$" in texts
+    assert not any(r"\odot f" in t for t in texts if t.startswith(r"$\delta c"))
+    assert [len(h) for h in _halos(carousel)] == [0, 1]
+
+
+def test_backward_is_wider_with_text_of_the_same_size():
+    forward, backward = draw_lstm_cell(), draw_lstm_cell(backward=True)
+    assert backward.figure.get_figwidth() > forward.figure.get_figwidth()
+
+    def size(ax, label):
+        return next(t.get_fontsize() for t in ax.texts if t.get_text() == label)
+
+    assert size(backward, r"$\delta h_t$") == pytest.approx(size(forward, "$h_t$"), rel=1e-3)
+
+
+def test_backward_rejects_what_it_does_not_draw():
+    with pytest.raises(ValueError, match="backward=True .* leave peepholes and highlight out"):
+        draw_lstm_cell(backward=True, peepholes=True)
+    with pytest.raises(ValueError, match="leave peepholes and highlight out"):
+        draw_lstm_cell(backward=True, highlight=("c",))
+    with pytest.raises(TypeError, match="backward must be True or False, got 1"):
+        draw_lstm_cell(backward=1)

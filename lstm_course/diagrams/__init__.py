@@ -1,6 +1,7 @@
 """The figures of the LSTM the course draws itself (see each module for details):
 
-- ``cell``: the cell gate by gate (``draw_lstm_cell``) and unrolled (``draw_lstm_chain``);
+- ``cell``: the cell gate by gate (``draw_lstm_cell``, its backward pass with
+  ``backward=True``) and unrolled (``draw_lstm_chain``);
 - ``shapes``: stacked weights, what ``nn.LSTM`` returns, padded against packed batches;
 - ``parts``: the geometry, colours and primitives the drawings share.
 """

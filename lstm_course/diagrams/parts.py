@@ -1,6 +1,7 @@
 """The parts the course's LSTM drawings share: where every gate box, pointwise node and
 line of the cell sits (in data units of a cell drawn at the origin), their colours, and
-the primitives that draw them (arrows, pointwise nodes, gate boxes, halos).
+the primitives that draw them (arrows, pointwise nodes, gate boxes, halos). The backward
+drawings reuse the same places with their arrows reversed, in ``GRAD_COLOR``.
 
 The boxes stand left to right as f, i, g, o, not in PyTorch's stacking order i, f, g, o,
 because the forget gate acts on the cell line before the write does.
@@ -20,6 +21,7 @@ __all__ = [
     "CELL_COLOR",
     "LINE_COLOR",
     "PEEP_COLOR",
+    "GRAD_COLOR",
     "HIGHLIGHT",
     "CELL_Y",
     "BOX_Y",
@@ -58,6 +60,7 @@ GATES = {
 }
 COLORS = {"sigmoid": "#f0a04b", "tanh": "#5aa469"}
 CELL_COLOR, LINE_COLOR, PEEP_COLOR = "#1d3f72", "#3a3a3a", "#b0479a"
+GRAD_COLOR = "#c62828"  # gradients, flowing backwards
 HIGHLIGHT = "#ffcf33"  # the halo behind what a figure highlights
 HIGHLIGHT_NAMES = ("c", *GATE_NAMES)  # "c": the cell state path
 
@@ -196,8 +199,11 @@ def tanh_node(ax, xy, s):
     ax.text(*xy, "tanh", ha="center", va="center", fontsize=9 * s, zorder=4)
 
 
-def gate_box(ax, name, s):
-    x, activation, symbol, label = GATES[name]
+def gate_box(ax, name, s, symbol: str | None = None):
+    """The box of gate ``name``, with ``symbol`` (default: the gate's own, e.g. f_t) beside
+    the line that leaves its top."""
+    x, activation, own_symbol, label = GATES[name]
+    symbol = own_symbol if symbol is None else symbol
     ax.add_patch(
         FancyBboxPatch(
             (x - BOX_W / 2, BOX_Y - BOX_H / 2),
@@ -223,17 +229,22 @@ def gate_box(ax, name, s):
     ax.text(
         x, BOX_Y - 0.27, label, ha="center", va="center", fontsize=7 * s, color="white", zorder=4
     )
-    # The gate's symbol beside its output line (o's goes out sideways, so above that).
-    where = (x + 0.1, BOX_Y + BOX_H / 2 + 0.15) if name != "o" else (x + 1.05, BOX_Y + 0.1)
-    ax.text(*where, symbol, ha="left", va="bottom", fontsize=11 * s, zorder=4)
+    # The gate's symbol beside its output line (o's goes out sideways, so above that; a
+    # longer symbol than o_t sits centred on that short line, clear of the node it meets).
+    where, ha = (x + 0.1, BOX_Y + BOX_H / 2 + 0.15), "left"
+    if name == "o":
+        where = (x + 1.05, BOX_Y + 0.1) if symbol == own_symbol else (x + 1.09, BOX_Y + 0.1)
+        ha = "left" if symbol == own_symbol else "center"
+    ax.text(*where, symbol, ha=ha, va="bottom", fontsize=11 * s, zorder=4)
 
 
-def text_scale(ax) -> float:
-    """How much smaller or larger than the 7 x 4 inch default this Axes is drawn."""
+def text_scale(ax, xlim=XLIM, ylim=YLIM) -> float:
+    """How much smaller or larger than the 7 x 4 inch default this Axes, which will show
+    ``xlim`` by ``ylim``, draws one data unit."""
     fig = ax.figure
     pos = ax.get_position()
     inches_per_unit = min(
-        pos.width * fig.get_figwidth() / (XLIM[1] - XLIM[0]),
-        pos.height * fig.get_figheight() / (YLIM[1] - YLIM[0]),
+        pos.width * fig.get_figwidth() / (xlim[1] - xlim[0]),
+        pos.height * fig.get_figheight() / (ylim[1] - ylim[0]),
     )
     return min(max(inches_per_unit / 0.372, 0.4), 2.0)
