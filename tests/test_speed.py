@@ -63,6 +63,9 @@ def test_training_bytes_and_time_at_rates():
     # 4H of gate gradients written and read back; x read and dx written (D each)
     numbers = T * B * (2 * 7 * H + H + 2 * 4 * H + 2 * D)
     assert training_bytes(T, B, D, H) == 4 * numbers == 4 * (23 * T * B * H + 2 * T * B * D)
+    # x counted once, though the backward pass reads it again for dW_ih: one more input
+    # feature adds 2 T B numbers (x and dx), not 3 T B
+    assert training_bytes(T, B, D + 1, H) - training_bytes(T, B, D, H) == 4 * 2 * T * B
     at_rates = time_at_rates(T, B, D, H, Ceilings(sgemm_gflops=100.0, bandwidth_gbs=10.0))
     assert isinstance(at_rates, AtRates)
     assert at_rates.compute_ms == pytest.approx(1e3 * training_flops(T, B, D, H) / 100e9)
@@ -90,6 +93,10 @@ def test_measure_point_times_every_implementation():
     assert point.ratio_range["nn.LSTM"] == (1, 1)
     assert point.compile_seconds > 0 and point.compile_error is None
     assert point.ratio("nn.LSTM") == 1
+    assert set(point.per_round) == set(point.times) and not point.controls
+    assert all(len(ts) == 2 for ts in point.per_round.values())
+    for name, (lo, hi) in ((n, point.round_range(n)) for n in point.times):
+        assert point.spread[name][0] <= lo <= point.times[name] <= hi <= point.spread[name][1]
 
 
 def test_measure_point_alternates_the_sides_round_by_round(monkeypatch):
@@ -117,6 +124,64 @@ def test_measure_point_alternates_the_sides_round_by_round(monkeypatch):
     assert point.ratio_range["NumPy (scratch)"] == pytest.approx((4 / 4.25, 8 / 2.25))
 
 
+def test_measure_point_times_nn_lstm_alone_as_controls(monkeypatch):
+    # Round k: side by side, nn.LSTM alone right after (the same step), then NumPy and
+    # nn.LSTM each in a fresh process; the controls stay out of times and ratio_range.
+    calls = []
+
+    def fake_interleaved(fns, repeat, warmup):
+        calls.append(("side by side", sorted(fns)))
+        return {n: Timing.of([2.0, 2.0]) for n in fns}
+
+    def fake_time_it(fn, repeat, warmup):
+        calls.append(("alone", fn.layer.__class__.__name__))
+        return Timing.of([1.0, 1.0, 1.0 + len(calls)])
+
+    def fake_subprocess(side, shape, repeat, warmup):
+        calls.append(("process", side))
+        return SideTiming(side, shape, 4.0, 3.0, 5.0, 1.0, 1)
+
+    monkeypatch.setattr(speed, "time_interleaved", fake_interleaved)
+    monkeypatch.setattr(speed, "time_it", fake_time_it)
+    monkeypatch.setattr(speed, "measure_in_subprocess", fake_subprocess)
+    names = ["NumPy (scratch)", "nn.LSTM", "module, autograd"]
+    point = speed.measure_point(*TINY, names, rounds=2, controls=True)
+    one_round = [
+        ("side by side", ["module, autograd", "nn.LSTM"]),
+        ("alone", "LSTM"),
+        ("process", "numpy"),
+        ("process", "torch"),
+    ]
+    assert calls == one_round * 2
+    assert set(point.times) == set(names) == set(point.ratio_range)
+    assert point.controls == {speed.ALONE: 1.0, speed.FRESH_PROCESS: 4.0}
+    assert point.per_round[speed.ALONE] == [1.0, 1.0]
+    assert point.spread[speed.ALONE] == (1.0, 7.0)  # 1 + len(calls) in the second round
+    assert point.per_round_ratios(speed.FRESH_PROCESS) == [2.0, 2.0]
+    assert point.always_faster(speed.ALONE, "nn.LSTM")
+    assert not point.always_faster("nn.LSTM", "module, autograd")  # the same rounds
+    assert point.verdict(speed.ALONE, "nn.LSTM") == "faster"
+    assert point.verdict(speed.FRESH_PROCESS, speed.ALONE) == "slower"
+    assert point.verdict("nn.LSTM", "module, autograd") == "not told apart"
+    text = speed.format_point(point, Ceilings(100.0, 10.0))
+    assert "alone, fresh process" in text and "x0.50 (0.50-0.50)" in text
+    with pytest.raises(ValueError, match="must hold 'nn.LSTM'"):
+        speed.measure_point(*TINY, ["module, autograd"], controls=True)
+
+
+def test_measure_point_controls_off_the_cpu_skip_the_fresh_process(monkeypatch):
+    # The fresh process's worker times the CPU only: on a GPU only the in-process control.
+    def cpu_step(name, T, B, D, H, device):
+        return steps.torch_step(name, T, B, D, H, "cpu")
+
+    monkeypatch.setattr(speed, "torch_step", cpu_step)
+    monkeypatch.setattr(speed, "measure_in_subprocess", pytest.fail)
+    point = speed.measure_point(
+        *TINY, ["nn.LSTM"], device="cuda", repeat=1, warmup=0, rounds=1, controls=True
+    )
+    assert set(point.controls) == {speed.ALONE}
+
+
 def test_measure_point_survives_a_failing_compiler(monkeypatch):
     def broken(model, *args, **kwargs):
         def call(*a, **k):
@@ -141,11 +206,26 @@ def test_sweep_rows():
 
 def test_packed_vs_padded():
     before = torch.backends.mkldnn.enabled
-    result = speed.packed_vs_padded(8, 6, 3, 4, repeat=1, warmup=0)
+    result = speed.packed_vs_padded(8, 6, 3, 4, repeat=1, warmup=0, rounds=3)
     assert result.padded > 0 and result.packed > 0
     assert result.padded_onednn_off > 0 and result.packed_onednn_off > 0  # on the CPU
     assert torch.backends.mkldnn.enabled == before  # the switch is restored
     assert 0.25 <= result.real_fraction <= 1
+    assert result.rounds == 3 and set(result.per_round) == {
+        "padded",
+        "packed",
+        "padded_onednn_off",
+        "packed_onednn_off",
+    }
+    assert all(len(ts) == 3 for ts in result.per_round.values())
+    assert sorted(result.per_round["packed"])[1] == result.packed  # the median of 3 rounds
+    pairs = zip(result.per_round["packed"], result.per_round["padded"], strict=True)
+    assert result.per_round_ratios("packed", "padded") == [a / b for a, b in pairs]
+    slowest_padded, fastest_packed = (
+        result.round_range("padded")[1],
+        result.round_range("packed")[0],
+    )
+    assert result.always_faster("padded", "packed") == (slowest_padded < fastest_packed)
 
 
 def test_format_point():

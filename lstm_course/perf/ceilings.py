@@ -32,14 +32,23 @@ def training_flops(T: int, B: int, D: int, H: int) -> int:
 
 
 def training_bytes(T: int, B: int, D: int, H: int) -> int:
-    """Bytes a forward + backward pass must move at least once, in float32.
+    """Bytes a forward + backward pass moves in chapter 3's layout, in float32: a count
+    for that layout, not the least a pass must move (tanh c could be recomputed instead
+    of stored, say).
 
-    The forward pass writes what the backward pass needs (gates, c, tanh c and h: 7H
-    numbers per step and sequence) and the backward pass reads it back; the backward
-    pass also reads dL/dy, the gradient arriving at each step's output (H numbers); the
-    gate gradients (4H) are written and read again by the weight-gradient products; the
-    input x is read and its gradient written. So 4 * (2*7 + 1 + 2*4) T B H + 4 * 2 T B D
-    = 4 * (23 T B H + 2 T B D). Weights are left out: they are small and stay in cache.
+    Per step and sequence, the forward pass writes what the backward pass needs (gates,
+    c, tanh c and h: 7H numbers) and the backward pass reads it back; the backward pass
+    also reads dL/dy, the gradient arriving at each step's output (H numbers); the gate
+    gradients (4H) are written and read again by the weight-gradient products; the input
+    x is read and its gradient written. So 4 * (2*7 + 1 + 2*4) T B H + 4 * 2 T B D =
+    4 * (23 T B H + 2 T B D).
+
+    Each of those arrays is counted once per write and once per read. Left out: the
+    weights (small, they stay in cache), intermediate results such as the input
+    projection, and the backward pass's second read of x, for the weight gradient
+    da^T x; counting that read would make the input's term 3 T B D instead of 2 T B D.
+    (What the backward pass keeps of the forward pass is 7H + D numbers per step and
+    sequence: x is kept as it is, once.)
     """
     return 4 * (23 * T * B * H + 2 * T * B * D)
 

@@ -61,14 +61,20 @@ def speed_tables(repeat: int = 9, warmup: int = 3, rounds: int = 3) -> None:
     device = get_device()
     shape = (80, 32, 128, 128)
     limits = ceilings(device)
-    point = implementations.measure_point(*shape, available(device), device, repeat, warmup, rounds)
+    names = available(device)
+    # nn.LSTM timed alone as well: the control that tells contention from a slow kernel.
+    point = implementations.measure_point(
+        *shape, names, device, repeat, warmup, rounds, controls="nn.LSTM" in names
+    )
     print(
         f"forward + backward of one LSTM layer, float32, dx included, (T, B, D, H) = "
         f"{shape}, device {device}, {torch.get_num_threads()} threads; medians of "
         f"{repeat} after {warmup} warm-ups, interleaved, in {rounds} rounds"
     )
     print(implementations.format_point(point, limits))
-    packed = implementations.packed_vs_padded(*shape, device=device, repeat=repeat, warmup=warmup)
+    packed = implementations.packed_vs_padded(
+        *shape, device=device, repeat=repeat, warmup=warmup, rounds=rounds
+    )
     print(
         f"\nnn.LSTM on lengths uniform in [T/4, T] ({packed.real_fraction:.0%} real "
         f"steps): padded {1e3 * packed.padded:.2f} ms, packed "
