@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from lstm_course.experiments.common_mistakes import (
-    ARTICLE_MISTAKES,
     ClippingArm,
     Standardizer,
     chronological_split,
@@ -11,10 +10,7 @@ from lstm_course.experiments.common_mistakes import (
     clipping_run,
     graph_size,
     sliding_windows,
-    step_gates_scale_cell,
-    step_output_from_gate,
 )
-from lstm_course.experiments.wrong_equations import cell_params, lstm_step, max_abs_difference
 
 
 def test_graph_size_grows_with_carried_state_and_resets_after_detach():
@@ -127,22 +123,3 @@ def test_clipping_grid_orders_arms_and_checks_arguments():
         clipping_grid([], 1.0, 2, 3)
     with pytest.raises(ValueError, match="must not exceed"):
         clipping_grid([0.1], 1.0, 2, 3, last=5)
-
-
-def test_article_mistakes_differ_from_the_cell_in_the_way_their_docstrings_say():
-    torch.manual_seed(0)
-    cell = torch.nn.LSTMCell(3, 4, dtype=torch.float64)
-    params = cell_params(cell)
-    for mistake in ARTICLE_MISTAKES.values():
-        assert max_abs_difference(mistake.step, cell) > 1e-2
-    x = torch.randn(2, 3, dtype=torch.float64)
-    h = torch.randn(2, 4, dtype=torch.float64)
-    zero = torch.zeros(2, 4, dtype=torch.float64)
-    # input gate scaling the old cell: a zero cell stays zero
-    assert torch.equal(step_gates_scale_cell(x, (h, zero), params)[1], zero)
-    assert not torch.equal(lstm_step(x, (h, zero), params)[1], zero)
-    # output from the gate's own pre-activation: h ignores c_{t-1}, the cell update is right
-    c1, c2 = torch.randn(2, 2, 4, dtype=torch.float64)
-    h1, c_new = step_output_from_gate(x, (h, c1), params)
-    assert torch.equal(h1, step_output_from_gate(x, (h, c2), params)[0])
-    assert torch.allclose(c_new, lstm_step(x, (h, c1), params)[1])

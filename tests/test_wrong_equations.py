@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from lstm_course.experiments.wrong_equations import (
+    ARTICLE_MISTAKES,
     MISTAKES,
     cell_params,
     lstm_step,
@@ -11,8 +12,10 @@ from lstm_course.experiments.wrong_equations import (
     preactivations,
     step_all_sigmoid,
     step_cell_feeds_gates,
+    step_gates_scale_cell,
     step_no_output_gate,
     step_output_from_candidate,
+    step_output_from_gate,
     step_update_gate,
 )
 from lstm_course.scratch import KEYS
@@ -26,6 +29,7 @@ WRONG = [
     step_no_output_gate,
     step_update_gate,
 ]
+ARTICLE = [step_gates_scale_cell, step_output_from_gate]
 
 
 def _cell(D, H, dtype, seed=0, bias=True):
@@ -63,7 +67,7 @@ def test_lstm_step_without_bias():
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("wrong", WRONG, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("wrong", WRONG + ARTICLE, ids=lambda f: f.__name__)
 def test_every_mistake_differs_from_lstmcell(wrong, shape, dtype):
     B, D, H = shape
     cell = _cell(D, H, dtype)
@@ -73,7 +77,9 @@ def test_every_mistake_differs_from_lstmcell(wrong, shape, dtype):
 
 def test_registry_lists_every_mistake_once():
     assert [m.step for m in MISTAKES.values()] == WRONG
-    for mistake in MISTAKES.values():
+    assert [m.step for m in ARTICLE_MISTAKES.values()] == ARTICLE
+    assert not set(MISTAKES) & set(ARTICLE_MISTAKES)  # the chapter merges the two
+    for mistake in [*MISTAKES.values(), *ARTICLE_MISTAKES.values()]:
         assert mistake.wrong and mistake.right
         assert "WRONG" in mistake.step.__doc__ and "Right" in mistake.step.__doc__
 
@@ -131,6 +137,25 @@ def test_output_from_candidate_keeps_the_right_cell_state():
     torch.testing.assert_close(
         step_output_from_candidate(x, (h, c), p)[1], lstm_step(x, (h, c), p)[1]
     )
+
+
+def test_article_mistakes_differ_from_the_cell_in_the_way_their_docstrings_say():
+    torch.manual_seed(0)
+    cell = torch.nn.LSTMCell(3, 4, dtype=torch.float64)
+    params = cell_params(cell)
+    for mistake in ARTICLE_MISTAKES.values():
+        assert max_abs_difference(mistake.step, cell) > 1e-2
+    x = torch.randn(2, 3, dtype=torch.float64)
+    h = torch.randn(2, 4, dtype=torch.float64)
+    zero = torch.zeros(2, 4, dtype=torch.float64)
+    # input gate scaling the old cell: a zero cell stays zero
+    assert torch.equal(step_gates_scale_cell(x, (h, zero), params)[1], zero)
+    assert not torch.equal(lstm_step(x, (h, zero), params)[1], zero)
+    # output from the gate's own pre-activation: h ignores c_{t-1}, the cell update is right
+    c1, c2 = torch.randn(2, 2, 4, dtype=torch.float64)
+    h1, c_new = step_output_from_gate(x, (h, c1), params)
+    assert torch.equal(h1, step_output_from_gate(x, (h, c2), params)[0])
+    assert torch.allclose(c_new, lstm_step(x, (h, c1), params)[1])
 
 
 def test_preactivations_stacked_in_gate_order():

@@ -13,9 +13,6 @@ forecasts a series or carries a state across truncated-BPTT windows can use them
 - ``clipping_run`` and ``clipping_grid``: plain SGD on the adding problem with and
   without gradient-norm clipping, over learning rates and seeds (``ClippingArm`` per
   learning rate and arm: final losses, how many seeds diverged).
-- ``step_gates_scale_cell`` and ``step_output_from_gate``: two more wrong LSTM steps from
-  the popular articles, in ``ARTICLE_MISTAKES`` (the signature and ``Mistake`` of
-  ``wrong_equations``, so its ``max_abs_difference`` runs them against ``nn.LSTMCell``).
 
 Shapes: a series is a 1-D array or tensor of N values, or (N, F) for F features.
 """
@@ -32,7 +29,6 @@ import torch.nn.functional as F
 
 from lstm_course.checks import check_fraction, check_int, check_positive
 from lstm_course.experiments.long_lags import SequenceRegressor, adding_problem
-from lstm_course.experiments.wrong_equations import Mistake, preactivations
 
 __all__ = [
     "graph_size",
@@ -42,9 +38,6 @@ __all__ = [
     "clipping_run",
     "ClippingArm",
     "clipping_grid",
-    "step_gates_scale_cell",
-    "step_output_from_gate",
-    "ARTICLE_MISTAKES",
 ]
 
 
@@ -264,52 +257,3 @@ def clipping_grid(
             runs = tuple(clipping_run(lr, clip, s, steps, **run_kwargs) for s in range(seeds))
             arms.append(ClippingArm(lr, clip, tuple(range(seeds)), runs, last))
     return arms
-
-
-# --- two more wrong equations --------------------------------------------------------------
-
-
-def step_gates_scale_cell(x, state, params):
-    """WRONG: the input gate multiplies the old cell instead of a candidate.
-
-    One article writes the input gate's contribution as ``sigma(a^i) * C_i`` next to the
-    forget gate's ``sigma(a^f) * C_f``, both scaling the previous cell state, so
-    ``c_t = (i_t + f_t) * c_{t-1}`` and no candidate g_t is ever written. A cell that
-    starts at zero then stays zero whatever the input. Right: ``c_t = f_t * c_{t-1} +
-    i_t * g_t`` with ``g_t = tanh(a^g_t)``: the input gate scales *new* content. (The
-    output, ``h_t = o_t * tanh(c_t)``, is the right one here.) Shapes as in
-    ``wrong_equations``: x (B, D), state two (B, H) tensors.
-    """
-    h_prev, c_prev = state
-    ai, af, _, ao = preactivations(x, h_prev, params).chunk(4, dim=1)
-    c = torch.sigmoid(ai) * c_prev + torch.sigmoid(af) * c_prev
-    return torch.sigmoid(ao) * torch.tanh(c), c
-
-
-def step_output_from_gate(x, state, params):
-    """WRONG: the output is computed from the output gate's own pre-activation.
-
-    The same article writes ``C'_o = a^o * sigma(a^o)`` and the output ``tanh(C'_o)``:
-    the output gate gates its own pre-activation, and the cell state never reaches the
-    output, so h_t does not depend on c_{t-1} at all. Right: ``h_t = o_t * tanh(c_t)``,
-    the gate scales the squashed cell state. (The cell update is the right one here.)
-    """
-    h_prev, c_prev = state
-    ai, af, ag, ao = preactivations(x, h_prev, params).chunk(4, dim=1)
-    c = torch.sigmoid(af) * c_prev + torch.sigmoid(ai) * torch.tanh(ag)
-    return torch.tanh(ao * torch.sigmoid(ao)), c
-
-
-#: Two errors of the articles beyond ``wrong_equations.MISTAKES``, in its format.
-ARTICLE_MISTAKES: dict[str, Mistake] = {
-    "gates_scale_cell": Mistake(
-        step_gates_scale_cell,
-        "c_t = sigmoid(a^i) * c_{t-1} + sigmoid(a^f) * c_{t-1}",
-        "c_t = f_t * c_{t-1} + i_t * g_t",
-    ),
-    "output_from_gate": Mistake(
-        step_output_from_gate,
-        "h_t = tanh(a^o * sigmoid(a^o))",
-        "h_t = o_t * tanh(c_t)",
-    ),
-}

@@ -6,6 +6,8 @@ tensors in PyTorch's layout and gate order i, f, g, o: ``weight_ih`` (4H, D),
 ``weight_hh`` (4H, H), ``bias_ih`` and ``bias_hh`` (4H,) (``cell_params`` reads them off an
 ``nn.LSTMCell``). ``lstm_step`` is what ``nn.LSTMCell`` computes; every ``step_*``
 function embodies one error and says in its docstring what is wrong and what is right.
+``MISTAKES`` lists the errors that several articles make; ``ARTICLE_MISTAKES`` two more,
+from one article's cell (``step_gates_scale_cell``, ``step_output_from_gate``).
 ``max_abs_difference`` and ``matches_cell`` run any of them against an ``nn.LSTMCell``
 with the same weights, so a chapter can show in one line that a formula is not the LSTM.
 """
@@ -23,6 +25,7 @@ from lstm_course.scratch import KEYS
 
 __all__ = [
     "MISTAKES",
+    "ARTICLE_MISTAKES",
     "cell_params",
     "preactivations",
     "lstm_step",
@@ -31,6 +34,8 @@ __all__ = [
     "step_output_from_candidate",
     "step_no_output_gate",
     "step_update_gate",
+    "step_gates_scale_cell",
+    "step_output_from_gate",
     "Mistake",
     "max_abs_difference",
     "matches_cell",
@@ -202,6 +207,36 @@ def step_update_gate(x: Tensor, state: State, params: Params) -> State:
     return o * torch.tanh(c), c
 
 
+def step_gates_scale_cell(x: Tensor, state: State, params: Params) -> State:
+    """WRONG: the input gate multiplies the old cell instead of a candidate.
+
+    One article writes the input gate's contribution as ``sigma(a^i) * C_i`` next to the
+    forget gate's ``sigma(a^f) * C_f``, both scaling the previous cell state, so
+    ``c_t = (i_t + f_t) * c_{t-1}`` and no candidate g_t is ever written. A cell that
+    starts at zero then stays zero whatever the input. Right: ``c_t = f_t * c_{t-1} +
+    i_t * g_t`` with ``g_t = tanh(a^g_t)``: the input gate scales *new* content. (The
+    output, ``h_t = o_t * tanh(c_t)``, is the right one here.) x is (B, D), the state and
+    the returned h and c (B, H); the g block of the parameters is ignored.
+    """
+    ai, af, _, ao = _gates(x, state, params)
+    c = torch.sigmoid(ai) * state[1] + torch.sigmoid(af) * state[1]
+    return torch.sigmoid(ao) * torch.tanh(c), c
+
+
+def step_output_from_gate(x: Tensor, state: State, params: Params) -> State:
+    """WRONG: the output is computed from the output gate's own pre-activation.
+
+    The same article writes ``C'_o = a^o * sigma(a^o)`` and the output ``tanh(C'_o)``:
+    the output gate gates its own pre-activation, and the cell state never reaches the
+    output, so h_t does not depend on c_{t-1} at all. Right: ``h_t = o_t * tanh(c_t)``,
+    the gate scales the squashed cell state. (The cell update is the right one here.)
+    x is (B, D), the state and the returned h and c (B, H).
+    """
+    ai, af, ag, ao = _gates(x, state, params)
+    c = torch.sigmoid(af) * state[1] + torch.sigmoid(ai) * torch.tanh(ag)
+    return torch.tanh(ao * torch.sigmoid(ao)), c
+
+
 @dataclass(frozen=True)
 class Mistake:
     """One error: its step function, what the articles write, and what is right."""
@@ -233,6 +268,20 @@ MISTAKES: dict[str, Mistake] = {
         step_update_gate,
         "an update gate inside the LSTM",
         "the update gate is the GRU's; the LSTM has i and f",
+    ),
+}
+
+#: Two errors of one article's cell, beyond ``MISTAKES``, each with the rest of the step right.
+ARTICLE_MISTAKES: dict[str, Mistake] = {
+    "gates_scale_cell": Mistake(
+        step_gates_scale_cell,
+        "c_t = sigmoid(a^i) * c_{t-1} + sigmoid(a^f) * c_{t-1}",
+        "c_t = f_t * c_{t-1} + i_t * g_t",
+    ),
+    "output_from_gate": Mistake(
+        step_output_from_gate,
+        "h_t = tanh(a^o * sigmoid(a^o))",
+        "h_t = o_t * tanh(c_t)",
     ),
 }
 
