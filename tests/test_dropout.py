@@ -8,7 +8,13 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from lstm_course.layers import RecurrentBase, embedding_dropout, locked_dropout
-from lstm_course.layers.dropout import DropoutLSTM, dropout_lstm_layer, dropout_mask
+from lstm_course.layers.dropout import (
+    DropoutLSTM,
+    dropout_lstm_layer,
+    dropout_mask,
+    step_masks,
+)
+from lstm_course.layers.functional import lstm_cell
 
 D, H, T, B = 5, 4, 7, 3
 
@@ -125,6 +131,60 @@ def test_dropout_mask_rate_and_scale():
     m = dropout_mask(0.25, (200, 200), torch.empty(0), torch.Generator().manual_seed(0))
     assert abs((m == 0).float().mean().item() - 0.25) < 0.02
     assert torch.allclose(m[m > 0], torch.tensor(1 / 0.75))
+
+
+def _held_cell_state(masks, n):
+    """c_T of n LSTM units that hold their value (f = 1, i = 0) from c_0 = 1, mask t on c_{t-1}."""
+    x_proj = torch.tensor([-30.0, 30.0, 0.0, 0.0], dtype=torch.float64).expand(n, 4)
+    h, c = torch.zeros(n, 1, dtype=torch.float64), torch.ones(n, 1, dtype=torch.float64)
+    for mask in masks:
+        h, c = lstm_cell(x_proj, h, c * mask, torch.zeros(4, 1, dtype=torch.float64))
+    return c
+
+
+def test_one_mask_per_sequence_on_a_carried_state_is_scaled_once():
+    p, T, n = 0.25, 20, 4000
+    like = torch.empty(0, dtype=torch.float64)
+    masks = step_masks(
+        p, (n, 1), like, T, scale_once=True, generator=torch.Generator().manual_seed(0)
+    )
+    assert len(masks) == T
+    assert set(masks[0].unique().tolist()) <= {0.0, 1 / (1 - p)}
+    assert all(torch.equal(m, (masks[0] != 0).double()) for m in masks[1:])  # 0/1 after
+    c = _held_cell_state(masks, n)
+    kept = c[c != 0]
+    # kept values end at c_0 / (1 - p), not c_0 / (1 - p)^T
+    torch.testing.assert_close(kept, torch.full_like(kept, 1 / (1 - p)))
+    assert abs(kept.numel() / n - (1 - p)) < 0.03
+    # the same scaled mask at every step compounds: what scale_once avoids
+    scaled = step_masks(p, (n, 1), like, T, generator=torch.Generator().manual_seed(0))
+    assert all(m is scaled[0] for m in scaled)
+    grown = _held_cell_state(scaled, n)
+    torch.testing.assert_close(grown[grown != 0], kept * (1 - p) ** (1 - T))
+
+
+def test_a_fresh_mask_every_step_keeps_a_held_value_with_probability_q_to_the_t():
+    p, T, n = 0.5, 4, 20_000
+    like = torch.empty(0, dtype=torch.float64)
+    masks = step_masks(
+        p, (n, 1), like, T, per_step=True, generator=torch.Generator().manual_seed(1)
+    )
+    assert not torch.equal(masks[0], masks[1])
+    c = _held_cell_state(masks, n)
+    kept = c[c != 0]
+    torch.testing.assert_close(kept, torch.full_like(kept, (1 - p) ** -T))
+    assert abs(kept.numel() / n - (1 - p) ** T) < 0.01
+    assert step_masks(p, (2, 3), like, 0) == []
+
+
+def test_step_masks_rejects_scale_once_with_per_step_and_bad_steps():
+    like = torch.empty(0)
+    with pytest.raises(ValueError, match="scale_once is for one mask per sequence"):
+        step_masks(0.5, (2, 3), like, 4, per_step=True, scale_once=True)
+    with pytest.raises(ValueError, match="steps must be an int >= 0"):
+        step_masks(0.5, (2, 3), like, -1)
+    with pytest.raises(TypeError, match="per_step must be True or False"):
+        step_masks(0.5, (2, 3), like, 4, per_step=1)
 
 
 def test_layer_function_without_masks_is_a_plain_lstm():

@@ -30,6 +30,7 @@ from lstm_course.layers.dropout import (
     dropout_mask,
     embedding_dropout,
     locked_dropout,
+    step_masks,
 )
 from lstm_course.layers.functional import gru_cell, gru_layer, lstm_cell, lstm_layer
 from lstm_course.layers.gated_cell import GatedCell
@@ -73,4 +74,5 @@ __all__ = [
     "orthogonal_recurrent_",
     "remove_forget_gate_",
     "set_forget_bias_",
+    "step_masks",
 ]

@@ -31,6 +31,12 @@ a one-layer ``nn.LSTM`` (``weight_ih_l0`` (4H, D), ``weight_hh_l0`` (4H, H),
 ``bias_ih_l0`` and ``bias_hh_l0`` (4H,), gates i, f, g, o), so ``load_state_dict`` works
 both ways; its input and hx checks are ``RecurrentBase``'s too.
 
+``step_masks`` gives the T masks of one sequence for a hand-written time loop: a fresh
+mask at every step, or one mask for the sequence, with its 1/(1-p) applied at every step
+(for an input that each step consumes, such as h_{t-1} entering W_hh) or once (for a
+value the recurrence carries, such as c_{t-1}, where a scale at every step would
+compound to (1-p)^-T).
+
 The masks of a whole activation, for the non-recurrent connections of a language model,
 are here too: ``locked_dropout`` (one (B, F) mask for all T steps of a
 (T, B, F) activation) and ``embedding_dropout`` (whole words, rows of the (V, E)
@@ -43,12 +49,13 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 
-from lstm_course.checks import check_probability
+from lstm_course.checks import check_bool, check_int, check_probability
 from lstm_course.layers.base import RecurrentBase
 from lstm_course.layers.functional import lstm_layer
 
 __all__ = [
     "dropout_mask",
+    "step_masks",
     "locked_dropout",
     "embedding_dropout",
     "dropout_lstm_layer",
@@ -62,6 +69,44 @@ def dropout_mask(
     """Inverted-dropout mask: zeros with probability ``p``, else ``1 / (1 - p)``."""
     keep = torch.rand(shape, device=like.device, dtype=like.dtype, generator=generator) >= p
     return keep.to(like.dtype) / (1 - p)
+
+
+def step_masks(
+    p: float,
+    shape: tuple[int, ...],
+    like: Tensor,
+    steps: int,
+    per_step: bool = False,
+    scale_once: bool = False,
+    generator: torch.Generator | None = None,
+) -> list[Tensor]:
+    """The ``steps`` masks (each of ``shape``) of one sequence; mask t multiplies step t's input.
+
+    - ``per_step``: a fresh inverted mask m_t / (1-p) at every step.
+    - else one mask m for the sequence, as m / (1-p) at every step (variational dropout
+      of something each step consumes, such as h_{t-1} entering W_hh);
+    - with ``scale_once``: the 0/1 mask m at every step, and the 1/(1-p) in the first
+      mask only. This is the mask for a value the recurrence carries, such as c_{t-1}:
+      a unit that holds its value ends as c_0 m / (1-p) after any number of steps
+      (m * m = m), where m / (1-p) at every step would grow it to c_0 (1-p)^-T.
+    """
+    p = check_probability("p", p)
+    steps = check_int("steps", steps, minimum=0)
+    per_step, scale_once = check_bool("per_step", per_step), check_bool("scale_once", scale_once)
+    if per_step and scale_once:
+        raise ValueError(
+            "scale_once is for one mask per sequence; with per_step=True every step's "
+            "mask is a fresh inverted mask"
+        )
+    if steps == 0:
+        return []
+    if per_step:
+        return [dropout_mask(p, shape, like, generator) for _ in range(steps)]
+    scaled = dropout_mask(p, shape, like, generator)
+    if not scale_once:
+        return [scaled] * steps
+    binary = (scaled != 0).to(scaled.dtype)
+    return [scaled] + [binary] * (steps - 1)
 
 
 def locked_dropout(
