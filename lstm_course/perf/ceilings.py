@@ -32,7 +32,7 @@ def training_flops(T: int, B: int, D: int, H: int) -> int:
 
 
 def training_bytes(T: int, B: int, D: int, H: int) -> int:
-    """Bytes a forward + backward pass moves in chapter 3's layout, in float32: a count
+    """Bytes a forward + backward pass moves in ``03_lstm_backward``'s layout, in float32: a count
     for that layout, not the least a pass must move (tanh c could be recomputed instead
     of stored, say).
 
