@@ -3,6 +3,7 @@ import pytest
 
 from lstm_course.scratch.gradcheck import (
     check_gradients,
+    errors_below,
     numerical_gradient,
     relative_error,
     verdict,
@@ -255,3 +256,69 @@ def test_verdict_is_the_same_text_wherever_the_check_holds():
 def test_verdict_rejects_empty():
     with pytest.raises(ValueError, match="empty"):
         verdict({})
+
+
+# --- errors_below --------------------------------------------------------------------------
+
+
+def test_errors_below_says_it_in_one_sentence(rng):
+    loss, arrays, analytic = _problem(rng)
+    errors = check_gradients(loss, arrays, analytic)
+    assert errors_below(errors, 1e-7, "tanh layer against finite differences") == (
+        "tanh layer against finite differences: both relative errors below 1e-7 (W, x)"
+    )
+    assert errors_below({"a": 1e-9}, bar=2.5e-7, what="a") == ("a: relative error below 2.5e-7 (a)")
+    # Only the bar is shown, never the errors' digits, so nbval can compare the cell.
+    many = {f"w{i}": 0.0 for i in range(3)}
+    assert errors_below(many, 1e-12, "w") == errors_below({k: 9.9e-13 for k in many}, 1e-12, "w")
+    assert errors_below(many, 1e-12, "w") == "w: all 3 relative errors below 1e-12 (w0, w1, w2)"
+    assert not any(word in errors_below(many, 1e-12, "w") for word in ("PASS", "FAIL"))
+
+
+def test_errors_below_wraps_without_splitting_a_name():
+    names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "x (grad)", "h0 (grad)", "c0 (grad)"]
+    text = errors_below(dict.fromkeys(names, 0.0), 1e-12, "ours against nn.LSTM", width=50)
+    lines = text.splitlines()
+    assert len(lines) > 1 and all(len(line) <= 50 for line in lines)
+    assert all(line.startswith("  ") for line in lines[1:])
+    assert all(name in " ".join(lines) for name in names), text
+    assert " ".join(line.strip() for line in lines) == (
+        "ours against nn.LSTM: all 7 relative errors below 1e-12 "
+        "(weight_ih, weight_hh, bias_ih, bias_hh, x (grad), h0 (grad), c0 (grad))"
+    )
+
+
+def test_errors_below_raises_with_every_error_when_one_misses(rng):
+    loss, arrays, analytic = _problem(rng)
+    analytic["x"] = arrays["W"].T @ np.ones(3)  # the tanh derivative forgotten
+    errors = check_gradients(loss, arrays, analytic)
+    with pytest.raises(AssertionError, match=r"^tanh layer: 1 of 2 relative errors not below 1e-7"):
+        errors_below(errors, 1e-7, "tanh layer")
+    with pytest.raises(AssertionError) as raised:
+        errors_below({"h0": 0.0, "x (grad)": 1e-7, "c0": float("nan")}, 1e-7, "state")
+    lines = str(raised.value).splitlines()
+    assert lines[0] == "state: 2 of 3 relative errors not below 1e-7:"
+    assert lines[1].split() == ["h0", "0.00e+00"]
+    # The bar itself is not below the bar, and a NaN never is.
+    assert lines[2].endswith("1.00e-07  NOT below") and lines[2].strip().startswith("x (grad)")
+    assert lines[3].endswith("nan  NOT below")
+
+
+@pytest.mark.parametrize(
+    "errors, bar, what, error",
+    [
+        ({}, 1e-7, "w", ValueError),
+        ({"a": 0.0}, 0.0, "w", ValueError),
+        ({"a": 0.0}, float("nan"), "w", ValueError),
+        ({"a": 0.0}, 1e-7, "", TypeError),
+        ({"a": 0.0}, 1e-7, None, TypeError),
+    ],
+)
+def test_errors_below_rejects_bad_arguments(errors, bar, what, error):
+    with pytest.raises(error):
+        errors_below(errors, bar, what)
+
+
+def test_errors_below_rejects_a_narrow_width():
+    with pytest.raises(ValueError, match="width"):
+        errors_below({"a": 0.0}, 1e-7, "w", width=5)

@@ -6,6 +6,7 @@ and watching the loss move (chapters ``03_lstm_backward`` and ``04_numpy_lstm``)
     numerical_gradient(f, x)        dL/dx by central differences, one entry at a time
     relative_error(a, b)            one number: how far two gradients are apart
     check_gradients(f, arrays, analytic)   both, for a dict of named arrays at once
+    errors_below(errors, bar, what)        assert them below a bar, say so in one sentence
 
 Central differences, (f(x + eps) - f(x - eps)) / (2 eps), have a truncation error of
 order eps^2 and a rounding error of order (machine epsilon) |f| / eps. In float64
@@ -19,17 +20,19 @@ requires float64.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from lstm_course.checks import check_positive
+from lstm_course.checks import check_int, check_positive
 
 __all__ = [
     "numerical_gradient",
     "relative_error",
     "check_gradients",
+    "errors_below",
     "verdict",
 ]
 
@@ -173,6 +176,11 @@ def check_gradients(
     return errors
 
 
+def _shown(bar: float) -> str:
+    """The bar as a reader writes it: "1e-07" -> "1e-7", and not rounded (2.5e-7)."""
+    return re.sub(r"e([+-])0+(\d)", r"e\1\2", f"{bar:g}")
+
+
 def verdict(errors: Mapping[str, float], bar: float = 1e-7) -> str:
     """One line per name: ``name  relative error below 1e-7`` when the error is below
     ``bar``, else ``name  relative error NOT below 1e-7: MISMATCH``.
@@ -184,8 +192,7 @@ def verdict(errors: Mapping[str, float], bar: float = 1e-7) -> str:
     """
     if not errors:
         raise ValueError("errors is empty: pass the dict returned by check_gradients")
-    # "1e-07" -> "1e-7": the bar as a reader writes it, and not rounded to one digit (2.5e-7).
-    shown = re.sub(r"e([+-])0+(\d)", r"e\1\2", f"{bar:g}")
+    shown = _shown(bar)
     width = max(len(str(name)) for name in errors)
     return "\n".join(
         f"{name!s:<{width}}  relative error below {shown}"
@@ -193,3 +200,57 @@ def verdict(errors: Mapping[str, float], bar: float = 1e-7) -> str:
         else f"{name!s:<{width}}  relative error NOT below {shown}: MISMATCH"
         for name, err in errors.items()
     )
+
+
+def errors_below(
+    errors: Mapping[str, float], bar: float = 1e-7, what: str = "gradients", width: int = 88
+) -> str:
+    """Assert that every relative error is below ``bar``; say so in one sentence.
+
+    A check of many arrays reads as one sentence, not one line per array:
+    ``"step against finite differences: all 7 relative errors below 1e-7 (weight_ih, ...)"``
+    wrapped to ``width`` columns (a name is never split across lines). Like ``verdict`` it
+    shows the bar, not the errors' digits, which vary from machine to machine, so the text
+    is the same wherever the check holds and nbval can compare it.
+
+    Args:
+        errors: name -> relative error, e.g. what ``check_gradients`` returns.
+        bar: every error must be strictly below it (a NaN never is).
+        what: what was compared with what, the sentence's subject.
+        width: the longest line, in characters.
+
+    Raises:
+        AssertionError: when an error is not below ``bar``; the message lists every
+            name with its error and marks those that miss.
+    """
+    if not errors:
+        raise ValueError("errors is empty: pass the dict returned by check_gradients")
+    bar = check_positive("bar", bar)
+    width = check_int("width", width, minimum=20)
+    if not isinstance(what, str) or not what.strip():
+        raise TypeError(f"what must be a non-empty str saying what was compared, got {what!r}")
+    shown, names = _shown(bar), [str(name) for name in errors]
+    missed = [str(name) for name, err in errors.items() if not err < bar]
+    if missed:
+        name_width = max(map(len, names))
+        rows = [
+            f"  {name:<{name_width}}  {float(err):9.2e}" + ("  NOT below" if name in missed else "")
+            for name, err in zip(names, errors.values(), strict=True)
+        ]
+        raise AssertionError(
+            f"{what}: {len(missed)} of {len(names)} relative errors not below {shown}:\n"
+            + "\n".join(rows)
+        )
+    n = len(names)
+    count = "relative error" if n == 1 else f"{'both' if n == 2 else f'all {n}'} relative errors"
+    # Spaces inside a name become no-break spaces for the wrapping, then spaces again.
+    listed = ", ".join(name.replace(" ", "\u00a0") for name in names)
+    sentence = f"{what}: {count} below {shown} ({listed})"
+    lines = textwrap.wrap(
+        sentence,
+        width=width,
+        subsequent_indent="  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "\n".join(lines).replace("\u00a0", " ")
