@@ -1,7 +1,8 @@
 """Chapter ``05_torch_lstm``'s pictures: what nn.LSTM returns (``draw_lstm_returns``) and
 a padded batch next to its packed form (``draw_padded_packed``). The read-outs the first
 one marks are checked against a real ``nn.LSTM``, and so is its dataflow (every row reads
-x_t or both directions of the layer below); the packed layout of the second is checked
+x_t or both directions of the layer below) and its labels (the course's h_1 ... h_T, with
+h_n holding h_T forward and h_1 backward); the packed layout of the second is checked
 against a real ``pack_padded_sequence``."""
 
 from itertools import pairwise
@@ -80,6 +81,36 @@ def test_h_n_labels_sit_at_each_directions_last_step(bidirectional):
         assert min(row, key=lambda c: abs(c - tx)) == pytest.approx(x)
 
 
+@pytest.mark.parametrize("L, T, bidirectional", [(1, 2, False), (2, 4, False), (3, 5, True)])
+def test_labels_count_steps_from_1_as_the_course_does(L, T, bidirectional):
+    """Column c holds x_{c+1} and the states h_{c+1} after reading it (the intro's
+    t = 1, ..., T; h_0 is the initial state, which is not drawn); h_n's forward rows
+    label h_T and its backward rows h_1, the state after reading x_1."""
+    d = 2 if bidirectional else 1
+    ax = draw_lstm_returns(L, T, bidirectional)
+    inputs = {int(t.get_gid().split()[1]): t.get_text() for t in ax.texts
+              if (t.get_gid() or "").startswith("x ")}  # fmt: skip
+    assert inputs == {c: f"$x_{{{c + 1}}}$" for c in range(T)}
+    names = {}
+    for t in ax.texts:
+        gid = (t.get_gid() or "").split()
+        if gid and gid[0] == "state_label":
+            names[tuple(int(v) for v in gid[1:])] = t.get_text()
+    assert names == {(k, j, c): f"$h_{{{c + 1}}}$" for k in range(L) for j in range(d)
+                     for c in range(T)}  # fmt: skip
+    assert not any("h_{0}" in t.get_text() or "x_{0}" in t.get_text() for t in ax.texts)
+    states = _patches(ax, "state")
+    for i, text in _gid_texts(ax, "h_n").items():
+        k, j = divmod(i, d)
+        tx = text.get_position()[0]
+        c = min(range(T), key=lambda c: abs(_centre(states[(k, j, c)])[0] - tx))
+        assert names[(k, j, c)] == (f"$h_{{{T}}}$" if j == 0 else "$h_{1}$")
+    caption = " ".join(t.get_text() for t in ax.texts)
+    assert f"h_T = h_{{{T}}}" in caption and "initial states $h_0$" in caption
+    if bidirectional:
+        assert "$h_1$ backward" in caption
+
+
 def test_drawn_read_outs_agree_with_a_real_bidirectional_lstm():
     """Where the picture puts the top layer's h_n rows is where nn.LSTM's output has them."""
     L, T, H = 2, 4, 3
@@ -147,13 +178,17 @@ def test_every_row_reads_x_t_or_the_layer_below(L, T, bidirectional):
     states, concat = _patches(ax, "state"), _patches(ax, "concat")
     inputs = _arrows(ax, "input")
     assert set(inputs) == set(states)
-    x_label = {t.get_text(): t.get_position() for t in ax.texts}
+    x_label = {
+        int(t.get_gid().split()[1]): t.get_position()
+        for t in ax.texts
+        if (t.get_gid() or "").startswith("x ")
+    }  # column c: the text x_{c+1}
     lowest = min(p.get_bbox().y0 for p in states.values())
     for (k, j, t), points in inputs.items():
         assert _on_edge(points[-1], states[(k, j, t)], "bottom"), (k, j, t)
         tail = points[0]
         if k == 0:  # from x_t, below every box
-            x, y = x_label[f"$x_{{{t}}}$"]
+            x, y = x_label[t]
             assert tail[0] == pytest.approx(x) and y < tail[1] < lowest
         elif d == 2:
             assert _on_edge(tail, concat[(k - 1, t)], "top"), (k, j, t)

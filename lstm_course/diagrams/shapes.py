@@ -86,7 +86,7 @@ _STATE_FILL, _READ_OUT = "#dfe6f2", "#c2410c"  # a state box; the h_n read-out's
 _SEQ_COLORS = ("#4c78a8", "#59a14f", "#e15759", "#b07aa1", "#f28e2b", "#76b7b2")
 
 
-def _state_box(ax, xy, text, gid, fill=_STATE_FILL, edge="#9aa5b8", lw=1.0):
+def _state_box(ax, xy, text, gid, fill=_STATE_FILL, edge="#9aa5b8", lw=1.0, text_gid=None):
     w, h = 0.9, 0.5
     ax.add_patch(
         FancyBboxPatch(
@@ -101,7 +101,7 @@ def _state_box(ax, xy, text, gid, fill=_STATE_FILL, edge="#9aa5b8", lw=1.0):
             gid=gid,
         )
     )
-    ax.text(*xy, text, ha="center", va="center", fontsize=9, zorder=4)
+    ax.text(*xy, text, ha="center", va="center", fontsize=9, zorder=4, gid=text_gid)
 
 
 def _path(ax, points, gid, cross=False):
@@ -126,22 +126,28 @@ def draw_lstm_returns(
     """Draw the states of a stacked ``nn.LSTM`` as a grid of layers x time, with the two
     read-outs marked; return the Axes.
 
-    Every box is one state h_t of one layer (and, when bidirectional, one direction: the
-    forward row above the backward one, shifted right of it). ``output`` (T, B, d*H),
-    d = 2 if bidirectional else 1, is the top layer's h_t at every step, framed with a
-    dashed line; ``h_n`` and ``c_n`` (L*d, B, H) are the state after the last step of
-    every layer and direction, filled in orange and labelled with their row
-    ``h_n[k*d + j]`` (layer k, direction j). The backward direction runs from t = T-1
-    down to 0, so its last step is t = 0. The vertical arrows are what each state reads
-    besides its own previous state: x_t in layer 0, layer k-1's h_t in layer k. When
-    bidirectional, x_t feeds both rows of layer 0, and both directions of layer k-1 at
-    step t meet in a node (their concatenation) that feeds both rows of layer k; an arrow
-    to a row beyond the nearer one passes between two of the nearer row's boxes.
+    The labels follow the course's notation (the intro's table): the inputs are x_1 ...
+    x_T and every box is one state h_t, the state of one layer (and, when bidirectional,
+    one direction: the forward row above the backward one, shifted right of it) just
+    after it has read step t's input, in either direction. The initial states h_0 (and
+    c_0), ``nn.LSTM``'s second argument, are not drawn; a note under the figure says so.
+    ``output`` (T, B, d*H), d = 2 if bidirectional else 1, is the top layer's h_t at
+    every step, framed with a dashed line; ``h_n`` and ``c_n`` (L*d, B, H) are the state
+    after the last step of every layer and direction, filled in orange and labelled with
+    their row ``h_n[k*d + j]`` (layer k, direction j): h_T for the forward direction, and
+    h_1 for the backward one, which reads x_T first and x_1 last. The vertical arrows are
+    what each state reads besides its own previous state: x_t in layer 0, layer k-1's h_t
+    in layer k. When bidirectional, x_t feeds both rows of layer 0, and both directions
+    of layer k-1 at step t meet in a node (their concatenation) that feeds both rows of
+    layer k; an arrow to a row beyond the nearer one passes between two of the nearer
+    row's boxes.
 
-    Gids for tests: ``state k j t`` for every box, ``h_n i`` for the text of row i's
-    label, ``input k j t`` for the arrow into box (k, j, t) from x_t or the layer below;
-    when bidirectional, ``concat k t`` for the node after layer k (k < L-1) at step t
-    and ``to_concat k j t`` for the arrow from box (k, j, t) into it.
+    Gids for tests, with the column c = t - 1 counted from 0 as the code indexes it:
+    ``state k j c`` for every box and ``state_label k j c`` for its text ($h_{c+1}$),
+    ``x c`` for the text $x_{c+1}$ under column c, ``h_n i`` for the text of row i's
+    label, ``input k j c`` for the arrow into box (k, j, c) from x_t or the layer below;
+    when bidirectional, ``concat k c`` for the node after layer k (k < L-1) at column c
+    and ``to_concat k j c`` for the arrow from box (k, j, c) into it.
 
     Args:
         num_layers: L, at least 1.
@@ -173,17 +179,18 @@ def draw_lstm_returns(
 
     for t in range(T):
         x = t * dx
-        ax.text(x, -0.15, f"$x_{{{t}}}$", ha="center", va="top", fontsize=10)
+        ax.text(x, -0.15, f"$x_{{{t + 1}}}$", ha="center", va="top", fontsize=10, gid=f"x {t}")
         for k in range(L):
             for j in range(d):
                 xj, y = x + (s if j == 0 else -s), y_of(k, j)
-                last = T - 1 if j == 0 else 0
+                last = T - 1 if j == 0 else 0  # the column of h_T forward, h_1 backward
                 read_out = t == last
                 _state_box(
                     ax,
                     (xj, y),
-                    f"$h_{{{t}}}$",
+                    f"$h_{{{t + 1}}}$",
                     gid=f"state {k} {j} {t}",
+                    text_gid=f"state_label {k} {j} {t}",
                     fill="#fbd5bd" if read_out else _STATE_FILL,
                     edge=_READ_OUT if read_out else "#9aa5b8",
                     lw=1.8 if read_out else 1.0,
@@ -272,19 +279,32 @@ def draw_lstm_returns(
         fontsize=9,
         color=CELL_COLOR,
     )
-    last = "$t = T-1$" + (" forward, $t = 0$ backward" if d == 2 else "")
-    whose = "every layer's and direction's" if d == 2 else "every layer's"
-    rows = "L" if d == 1 else r"L \cdot d"
+    if d == 1:
+        lines = [f"h_n, c_n ($L = {L}, B, H$): every layer's state after its last step, "
+                 f"$h_T = h_{{{T}}}$"]  # fmt: skip
+    else:
+        lines = [
+            rf"h_n, c_n ($L \cdot d = {L * d}, B, H$): every layer's and direction's state "
+            "after its last step:",
+            f"$h_T = h_{{{T}}}$ forward; $h_1$ backward, which reads $x_T$ first and $x_1$ last",
+        ]
+    ax.text((T - 1) * dx / 2, -0.75, "\n".join(lines), ha="center", va="top", fontsize=9,
+            color=_READ_OUT, linespacing=1.5)  # fmt: skip
+    y_note = -0.75 - 0.42 * len(lines)
     ax.text(
         (T - 1) * dx / 2,
-        -0.75,
-        f"h_n, c_n (${rows} = {L * d}, B, H$): {whose} state after its last step ({last})",
+        y_note,
+        "$h_t$: the state after reading $x_t$; the initial states $h_0$, $c_0$ "
+        "(nn.LSTM's argument) are not drawn",
         ha="center",
         va="top",
-        fontsize=9,
-        color=_READ_OUT,
+        fontsize=8,
+        color=LINE_COLOR,
+        style="italic",
     )
-    return finish_axes(ax, (-4.8, (T - 1) * dx + 1.5 + s), (-1.7, top + 0.8), title, fontsize=10)
+    return finish_axes(
+        ax, (-4.8, (T - 1) * dx + 1.5 + s), (y_note - 0.6, top + 0.8), title, fontsize=10
+    )
 
 
 def draw_padded_packed(lengths, ax=None, title: str | None = None):
