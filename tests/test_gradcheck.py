@@ -6,7 +6,6 @@ from lstm_course.scratch.gradcheck import (
     errors_below,
     numerical_gradient,
     relative_error,
-    verdict,
 )
 
 
@@ -186,7 +185,7 @@ def test_relative_error_shape_mismatch():
         relative_error(np.ones(3), np.ones((1, 3)))
 
 
-# --- check_gradients and verdict --------------------------------------------------------------
+# --- check_gradients -----------------------------------------------------------------------
 
 
 def _problem(rng):
@@ -201,7 +200,7 @@ def test_check_gradients_passes_a_right_gradient(rng):
     errors = check_gradients(loss, arrays, analytic)
     assert list(errors) == ["W", "x"]
     assert all(err < 1e-9 for err in errors.values()), errors
-    assert verdict(errors) == "W  relative error below 1e-7\nx  relative error below 1e-7"
+    assert errors_below(errors, what="f") == "f: both relative errors below 1e-7 (W, x)"
 
 
 def test_check_gradients_detects_a_wrong_gradient(rng):
@@ -210,9 +209,11 @@ def test_check_gradients_detects_a_wrong_gradient(rng):
     analytic["x"] = arrays["W"].T @ np.ones(3)
     errors = check_gradients(loss, arrays, analytic)
     assert errors["W"] < 1e-9 and errors["x"] > 1e-3
-    assert verdict(errors).splitlines() == [
-        "W  relative error below 1e-7",
-        "x  relative error NOT below 1e-7: MISMATCH",
+    with pytest.raises(AssertionError, match=r"f: 1 of 2 relative errors not below 1e-7") as missed:
+        errors_below(errors, what="f")
+    assert [line.endswith("NOT below") for line in str(missed.value).splitlines()[1:]] == [
+        False,
+        True,
     ]
     # A transposed gradient of a square array has the right shape but is wrong.
     A = rng.standard_normal((3, 3))
@@ -238,24 +239,15 @@ def test_check_gradients_bad_inputs(rng):
         check_gradients(loss, {**arrays, "W": arrays["W"].astype(np.float32)}, analytic)
 
 
-def test_verdict_is_the_same_text_wherever_the_check_holds():
+def test_errors_below_is_the_same_text_wherever_the_check_holds():
     # Only the bar is printed, never the error's digits, so nbval can compare the cell.
-    assert verdict({"a": 3e-13}, bar=1e-12) == verdict({"a": 9.9e-13}, bar=1e-12)
-    assert verdict({"a": 0.0}, bar=1e-12) == "a  relative error below 1e-12"
-    assert verdict({"a": 1e-9}, bar=2.5e-7) == "a  relative error below 2.5e-7"
-    # Names are padded to one column; the bar itself, or a NaN, is not below the bar.
-    lines = verdict({"h0": 0.0, "x (grad)": 1e-7, "c0": float("nan")}).splitlines()
-    assert lines == [
-        "h0        relative error below 1e-7",
-        "x (grad)  relative error NOT below 1e-7: MISMATCH",
-        "c0        relative error NOT below 1e-7: MISMATCH",
-    ]
-    assert not any("PASS" in line or "FAIL" in line for line in lines)
+    assert errors_below({"a": 3e-13}, 1e-12, "a") == errors_below({"a": 9.9e-13}, 1e-12, "a")
+    assert errors_below({"a": 0.0}, 1e-12, "a") == "a: relative error below 1e-12 (a)"
 
 
-def test_verdict_rejects_empty():
+def test_errors_below_rejects_empty():
     with pytest.raises(ValueError, match="empty"):
-        verdict({})
+        errors_below({})
 
 
 # --- errors_below --------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from lstm_course.scratch.gradcheck import (
     check_gradients,
     numerical_gradient,
     relative_error,
-    verdict,
 )
 from lstm_course.scratch.lstm import (
     lstm_backward,
@@ -35,5 +34,4 @@ __all__ = [
     "numerical_gradient",
     "relative_error",
     "sigmoid",
-    "verdict",
 ]

@@ -33,7 +33,6 @@ __all__ = [
     "relative_error",
     "check_gradients",
     "errors_below",
-    "verdict",
 ]
 
 _TINY = np.finfo(np.float64).tiny
@@ -181,27 +180,6 @@ def _shown(bar: float) -> str:
     return re.sub(r"e([+-])0+(\d)", r"e\1\2", f"{bar:g}")
 
 
-def verdict(errors: Mapping[str, float], bar: float = 1e-7) -> str:
-    """One line per name: ``name  relative error below 1e-7`` when the error is below
-    ``bar``, else ``name  relative error NOT below 1e-7: MISMATCH``.
-
-    It says what was checked, not the error itself, whose digits vary from machine to
-    machine; so the text is the same on every machine where the check holds, and a
-    notebook cell compared by nbval fails when one line turns into a mismatch. It does not
-    raise: a NaN error counts as a mismatch.
-    """
-    if not errors:
-        raise ValueError("errors is empty: pass the dict returned by check_gradients")
-    shown = _shown(bar)
-    width = max(len(str(name)) for name in errors)
-    return "\n".join(
-        f"{name!s:<{width}}  relative error below {shown}"
-        if err < bar
-        else f"{name!s:<{width}}  relative error NOT below {shown}: MISMATCH"
-        for name, err in errors.items()
-    )
-
-
 def errors_below(
     errors: Mapping[str, float], bar: float = 1e-7, what: str = "gradients", width: int = 88
 ) -> str:
@@ -209,8 +187,7 @@ def errors_below(
 
     A check of many arrays reads as one sentence, not one line per array:
     ``"step against finite differences: all 7 relative errors below 1e-7 (weight_ih, ...)"``
-    wrapped to ``width`` columns (a name is never split across lines). Like ``verdict`` it
-    shows the bar, not the errors' digits, which vary from machine to machine, so the text
+    wrapped to ``width`` columns (a name is never split across lines). It shows the bar, not the errors' digits, which vary from machine to machine, so the text
     is the same wherever the check holds and nbval can compare it.
 
     Args:
