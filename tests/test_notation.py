@@ -287,7 +287,7 @@ def test_an_allowance_covers_only_its_own_passage():
 
 # --- pre-activations are a_t, never z -------------------------------------------------
 # The intro's table writes an LSTM's pre-activations a_t = [a^i_t; a^f_t; a^g_t; a^o_t];
-# z is the GRU's update gate (and elsewhere logits). These patterns catch an LSTM
+# z is the GRU's update gate (logits are s_t). These patterns catch an LSTM
 # pre-activation written as z, in the prose and in the code itself (not only comments).
 Z_PROSE = re.compile(
     r"(?<![\w\\])z_\{?[ifgo]\}?(?![\w{])"  # $z_i$, $z_{f}$, ...
@@ -351,10 +351,58 @@ def test_the_z_checker_catches_lstm_preactivations(text, code):
     ("text", "code"),
     [
         ("the GRU's update gate $z_t = \\sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1})$", False),
-        ("$a^i_t, a^f_t$ and $W_{iz}$, $\\delta z$, logits $z_{t,w}$", False),
+        ("$a^i_t, a^f_t$ and $W_{iz}$, $\\delta z$, logits $s_{t,w}$", False),
         ("r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)", True),
         ("a_i, a_f, a_g, a_o = a.chunk(4, dim=1)", True),
     ],
 )
 def test_the_z_checker_accepts_the_gru_and_a(text, code):
     assert not (Z_CODE if code else Z_PROSE).search(text)
+
+
+# --- logits are s_t, never z ----------------------------------------------------------
+# The intro's table writes the output layer's scores (logits) s_t = W_{hy} h_t + b_y; z is
+# the GRU's update gate. These patterns catch logits written as z in the prose.
+Z_LOGITS = re.compile(
+    r"(?<![\w\\])z_\{?t,\s*w\}?"  # $z_{t,w} = u_w \cdot h_t + ...$
+    r"|logits?\s+\$\s*z(?![\w])"  # logits $z_t$
+    r"|(?<![\w\\])z_\{?[tn]\}?\s*=\s*W_\{hy\}"  # $z_t = W_{hy} h_t + b_y$
+    r"|softmax\}?\(\s*z_"  # \operatorname{softmax}(z_n)
+)
+
+
+def z_logits(path: Path) -> list[str]:
+    """Every logit written as z in a chapter's markdown or a page."""
+    if path.suffix == ".md":
+        return [m.group(0) for m in Z_LOGITS.finditer(path.read_text(encoding="utf-8"))]
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [
+        f"cell {i}: {m.group(0)!r}"
+        for i, cell in enumerate(cells)
+        if cell["cell_type"] == "markdown"
+        for m in Z_LOGITS.finditer("".join(cell["source"]))
+    ]
+
+
+@pytest.mark.parametrize("path", book_files(), ids=lambda p: p.name)
+def test_logits_are_written_s_not_z(path):
+    found = z_logits(path)
+    assert not found, (
+        f"{path.name} writes logits as z (the intro's table says s_t = W_hy h_t + b_y; z is "
+        f"the GRU's update gate): {found}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "caught"),
+    [
+        ("$$ z_{t,w} = u_w \\cdot h_t + b_{y,w} $$", True),
+        ("outputs logits $z_t = W_{hy} h_t + b_y$", True),
+        ("\\log \\operatorname{softmax}(z_n)_{y_n}", True),
+        ("$s_{t,w} = u_w \\cdot h_t + b_{y,w}$, logits $s_t$", False),
+        ("the GRU's update gate $z_t = \\sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1})$", False),
+        ("$\\sigma(z) = 1/(1+e^{-z})$", False),
+    ],
+)
+def test_the_logit_checker(text, caught):
+    assert bool(Z_LOGITS.search(text)) is caught
