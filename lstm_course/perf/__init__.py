@@ -8,10 +8,12 @@ steps           the LSTM implementations, each pass ready to time
 numpy_vs_torch  the NumPy LSTM against nn.LSTM, each in a process of its own
 implementations the measurements of chapter ``06_lstm_speed``: one shape, sweeps,
                 packed against padded
+across_shapes   several shapes timed in the same rounds
 compile_cost    torch.compile's first step in fresh processes, cold and warm cache
 cli             ``python -m lstm_course.perf`` (``make bench``)
 """
 
+from lstm_course.perf.across_shapes import ShapesSideBySide, measure_shapes
 from lstm_course.perf.ceilings import AtRates, Ceilings, ceilings, time_at_rates, training_flops
 from lstm_course.perf.implementations import (
     PackedVsPadded,
@@ -32,6 +34,7 @@ __all__ = [
     "Comparison",
     "PackedVsPadded",
     "PointResult",
+    "ShapesSideBySide",
     "Timing",
     "available",
     "ceilings",
@@ -39,6 +42,7 @@ __all__ = [
     "format_comparison",
     "format_point",
     "measure_point",
+    "measure_shapes",
     "packed_vs_padded",
     "sgemm_gflops",
     "sweep",

@@ -27,7 +27,7 @@ from lstm_course.checks import check_int
 from lstm_course.perf.ceilings import Ceilings, time_at_rates, training_flops
 from lstm_course.perf.numpy_vs_torch import measure_in_subprocess
 from lstm_course.perf.steps import IMPLEMENTATIONS, onednn_enabled, torch_step
-from lstm_course.perf.timing import time_interleaved, time_it
+from lstm_course.perf.timing import RoundMedians, time_interleaved, time_it
 from lstm_course.runtime import progress_bar
 
 __all__ = [
@@ -46,36 +46,8 @@ ALONE = "nn.LSTM, alone"
 FRESH_PROCESS = "nn.LSTM, alone, fresh process"
 
 
-class _Rounds:
-    """Readings of ``self.per_round``: name -> that way's round medians (seconds), in
-    round order, every name timed in the same rounds."""
-
-    per_round: dict[str, list[float]]
-
-    def round_range(self, name: str) -> tuple[float, float]:
-        """The fastest and slowest of ``name``'s round medians, seconds."""
-        return min(self.per_round[name]), max(self.per_round[name])
-
-    def per_round_ratios(self, name: str, reference: str) -> list[float]:
-        """``name``'s round median over ``reference``'s in the same round, round by round."""
-        pairs = zip(self.per_round[name], self.per_round[reference], strict=True)
-        return [a / b for a, b in pairs]
-
-    def always_faster(self, a: str, b: str) -> bool:
-        """Whether every round median of ``a`` is below every round median of ``b``: their
-        ranges over the rounds are apart, with ``a``'s below."""
-        return self.round_range(a)[1] < self.round_range(b)[0]
-
-    def verdict(self, a: str, b: str) -> str:
-        """``a`` against ``b`` by :meth:`always_faster`: ``"faster"``, ``"slower"``, or
-        ``"not told apart"`` where their ranges over the rounds overlap."""
-        if self.always_faster(a, b):
-            return "faster"
-        return "slower" if self.always_faster(b, a) else "not told apart"
-
-
 @dataclass(frozen=True)
-class PointResult(_Rounds):
+class PointResult(RoundMedians):
     """The implementations timed at one ``shape`` (T, B, D, H).
 
     ``times``: seconds per implementation name, the median over ``rounds`` rounds of each
@@ -212,7 +184,7 @@ def sweep(
 
 
 @dataclass(frozen=True)
-class PackedVsPadded(_Rounds):
+class PackedVsPadded(RoundMedians):
     """Seconds of nn.LSTM on one batch run ``padded`` and ``packed``, each the median over
     ``rounds`` rounds of a round's median, and ``real_fraction``, the share of the padded
     (T, B) grid that holds real steps. On the CPU also both with oneDNN switched off

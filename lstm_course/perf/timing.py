@@ -4,6 +4,7 @@ bandwidth. This module imports nothing else of the course (only the standard lib
 NumPy and PyTorch), so that anything may time itself with it.
 
 - :func:`time_it`, :func:`time_interleaved`: wall times of functions, as :class:`Timing`;
+- :class:`RoundMedians`: reading the round medians of several functions timed in rounds;
 - :func:`sgemm_gflops`: the rate of one large float32 matrix product, by one library;
 - :func:`memory_bandwidth_gbs`: the rate of a large copy;
 - :func:`run_worker`: one measurement in a fresh Python process, returned as JSON.
@@ -25,6 +26,7 @@ import torch
 
 __all__ = [
     "ItemAccess",
+    "RoundMedians",
     "Timing",
     "time_it",
     "time_interleaved",
@@ -60,6 +62,35 @@ class Timing(ItemAccess):
     @classmethod
     def of(cls, times: list[float]) -> Timing:
         return cls(statistics.median(times), min(times), max(times), times)
+
+
+class RoundMedians:
+    """Readings of ``self.per_round``: name -> that way's round medians (seconds), in
+    round order, every name timed in the same rounds (a round being one call of
+    :func:`time_interleaved`). Results that time in rounds inherit from it."""
+
+    per_round: dict[str, list[float]]
+
+    def round_range(self, name: str) -> tuple[float, float]:
+        """The fastest and slowest of ``name``'s round medians, seconds."""
+        return min(self.per_round[name]), max(self.per_round[name])
+
+    def per_round_ratios(self, name: str, reference: str) -> list[float]:
+        """``name``'s round median over ``reference``'s in the same round, round by round."""
+        pairs = zip(self.per_round[name], self.per_round[reference], strict=True)
+        return [a / b for a, b in pairs]
+
+    def always_faster(self, a: str, b: str) -> bool:
+        """Whether every round median of ``a`` is below every round median of ``b``: their
+        ranges over the rounds are apart, with ``a``'s below."""
+        return self.round_range(a)[1] < self.round_range(b)[0]
+
+    def verdict(self, a: str, b: str) -> str:
+        """``a`` against ``b`` by :meth:`always_faster`: ``"faster"``, ``"slower"``, or
+        ``"not told apart"`` where their ranges over the rounds overlap."""
+        if self.always_faster(a, b):
+            return "faster"
+        return "slower" if self.always_faster(b, a) else "not told apart"
 
 
 def _sync():
