@@ -16,7 +16,8 @@ in this list, never up:
     scratch/       the LSTM in NumPy, by hand: forward, backward, gradient checks
     data/          datasets (download, checksum, loaders), text (tokenizer, Vocab) and
                    batching (padding, packing, BPTT batches)
-    plot.py, diagrams/     the figures the chapters draw; the LSTM drawn (cell, chain, shapes)
+    plot.py, diagrams/     the figures the chapters draw; the LSTM drawn (cell, chain,
+                           weights, returns, packing)
     runtime.py     modes (full/fast), seeds, device, plot defaults, jobs in worker processes
     checks.py      argument checks shared by every public function
 

@@ -22,6 +22,7 @@ __all__ = [
     "LINE_COLOR",
     "PEEP_COLOR",
     "GRAD_COLOR",
+    "READ_OUT_COLOR",
     "HIGHLIGHT",
     "CELL_Y",
     "BOX_Y",
@@ -61,6 +62,7 @@ GATES = {
 COLORS = {"sigmoid": "#f0a04b", "tanh": "#5aa469"}
 CELL_COLOR, LINE_COLOR, PEEP_COLOR = "#1d3f72", "#3a3a3a", "#b0479a"
 GRAD_COLOR = "#c62828"  # gradients, flowing backwards
+READ_OUT_COLOR = "#c2410c"  # what nn.LSTM hands back: h_n, c_n, batch_sizes
 HIGHLIGHT = "#ffcf33"  # the halo behind what a figure highlights
 HIGHLIGHT_NAMES = ("c", *GATE_NAMES)  # "c": the cell state path
 

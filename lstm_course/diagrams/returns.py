@@ -1,89 +1,27 @@
-"""What an LSTM's tensors look like: the stacked gate blocks of ``weight_ih`` (4H, D) or
-``weight_hh`` (4H, H) (``draw_stacked_weights``), what ``nn.LSTM`` returns over layers,
-time and directions (``draw_lstm_returns``), and a padded batch next to its packed form
-with ``batch_sizes`` (``draw_padded_packed``).
+"""What ``nn.LSTM`` returns (chapter ``05_torch_lstm``): the states of a stacked, possibly
+bidirectional LSTM as a grid of layers x time, with ``output`` (T, B, d*H) and ``h_n``,
+``c_n`` (L*d, B, H) marked (``draw_lstm_returns``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import matplotlib.pyplot as plt
-import numpy as np
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.patheffects import Normal, Stroke
 
 from lstm_course.checks import check_bool, check_int
-from lstm_course.diagrams.parts import CELL_COLOR, COLORS, GATES, LINE_COLOR, arrow, finish_axes
+from lstm_course.diagrams.parts import (
+    CELL_COLOR,
+    LINE_COLOR,
+    READ_OUT_COLOR,
+    arrow,
+    finish_axes,
+)
 
-__all__ = ["draw_stacked_weights", "draw_lstm_returns", "draw_padded_packed"]
-
-
-_ROLES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate"}
-
-
-def draw_stacked_weights(weight, ax=None, name: str = "weight_ih", title: str | None = None):
-    """Draw ``weight`` as a heatmap with its four row blocks labelled; return the Axes.
-
-    ``weight`` is an ``nn.LSTMCell``'s or ``nn.LSTM``'s ``weight_ih`` (4H, D) or
-    ``weight_hh`` (4H, H), a tensor or an array, and ``name`` says which of the two it
-    is (it picks the labels: rows ``kH`` to ``(k+1)H - 1`` are ``W_{ii}``, ``W_{if}``,
-    ``W_{ig}``, ``W_{io}`` for ``weight_ih``, ``W_{hi}``, ... for ``weight_hh``).
-
-    Raises:
-        ValueError: for a weight that is not 2-D with a number of rows divisible by 4,
-            or a name other than ``"weight_ih"`` and ``"weight_hh"``.
-    """
-    if name not in ("weight_ih", "weight_hh"):
-        raise ValueError(f"name must be 'weight_ih' or 'weight_hh', got {name!r}")
-    if hasattr(weight, "detach"):
-        weight = weight.detach().cpu().numpy()
-    w = np.asarray(weight, dtype=float)
-    if w.ndim != 2 or w.shape[0] == 0 or w.shape[0] % 4:
-        raise ValueError(
-            f"{name} must be 2-D with 4H rows (the gates i, f, g, o stacked), got shape {w.shape}"
-        )
-    four_h, cols = w.shape
-    H = four_h // 4
-    if ax is None:
-        _, ax = plt.subplots(figsize=(min(3.2 + 0.35 * cols, 9), 1.2 + 0.3 * four_h))
-    m = float(np.abs(w).max()) or 1.0
-    image = ax.imshow(w, cmap="RdBu_r", vmin=-m, vmax=m)
-    for k in range(1, 4):
-        ax.axhline(k * H - 0.5, color="black", lw=1.5)
-    prefix = "i" if name == "weight_ih" else "h"
-    for k, gate in enumerate("ifgo"):
-        ax.text(
-            cols - 0.5 + 0.3,
-            (k + 0.5) * H - 0.5,
-            f"${gate}_t$, {_ROLES[gate]}: $W_{{{prefix}{gate}}}$, rows {k * H}-{(k + 1) * H - 1}",
-            ha="left",
-            va="center",
-            fontsize=9,
-            color="white",
-            bbox={"boxstyle": "round,pad=0.25", "facecolor": COLORS[GATES[gate][1]],
-                  "edgecolor": "none"},
-            clip_on=False,
-        )  # fmt: skip
-    ax.set_yticks(range(four_h))
-    ax.set_xticks(range(cols))
-    ax.tick_params(labelsize=7)
-    what = "input feature $j$ of $x_t$" if prefix == "i" else "unit $j$ of $h_{t-1}$"
-    ax.set(xlabel=f"column: {what}", ylabel="row")
-    ax.figure.colorbar(image, ax=ax, location="left", shrink=0.7, pad=0.16, label="weight")
-    dims = "D" if prefix == "i" else "H"
-    ax.set_title(
-        title or f"{name}, $4H \\times {dims}$ = ({four_h}, {cols}): rows stacked $i, f, g, o$",
-        fontsize=10,
-    )
-    return ax
+__all__ = ["draw_lstm_returns"]
 
 
-# --- What nn.LSTM returns; padded against packed batches (chapter ``05_torch_lstm``) ---
-
-
-_STATE_FILL, _READ_OUT = "#dfe6f2", "#c2410c"  # a state box; the h_n read-out's colour
-_SEQ_COLORS = ("#4c78a8", "#59a14f", "#e15759", "#b07aa1", "#f28e2b", "#76b7b2")
+_STATE_FILL = "#dfe6f2"  # a state box
 
 
 def _state_box(ax, xy, text, gid, fill=_STATE_FILL, edge="#9aa5b8", lw=1.0, text_gid=None):
@@ -192,7 +130,7 @@ def draw_lstm_returns(
                     gid=f"state {k} {j} {t}",
                     text_gid=f"state_label {k} {j} {t}",
                     fill="#fbd5bd" if read_out else _STATE_FILL,
-                    edge=_READ_OUT if read_out else "#9aa5b8",
+                    edge=READ_OUT_COLOR if read_out else "#9aa5b8",
                     lw=1.8 if read_out else 1.0,
                 )
                 if t < T - 1:  # the recurrence: forward to the right, backward to the left
@@ -206,7 +144,7 @@ def draw_lstm_returns(
                         ha="left" if j == 0 else "right",
                         va="center",
                         fontsize=8,
-                        color=_READ_OUT,
+                        color=READ_OUT_COLOR,
                         fontweight="bold",
                         zorder=5,
                         gid=f"h_n {k * d + j}",
@@ -289,7 +227,7 @@ def draw_lstm_returns(
             f"$h_T = h_{{{T}}}$ forward; $h_1$ backward, which reads $x_T$ first and $x_1$ last",
         ]
     ax.text((T - 1) * dx / 2, -0.75, "\n".join(lines), ha="center", va="top", fontsize=9,
-            color=_READ_OUT, linespacing=1.5)  # fmt: skip
+            color=READ_OUT_COLOR, linespacing=1.5)  # fmt: skip
     y_note = -0.75 - 0.42 * len(lines)
     ax.text(
         (T - 1) * dx / 2,
@@ -304,114 +242,4 @@ def draw_lstm_returns(
     )
     return finish_axes(
         ax, (-4.8, (T - 1) * dx + 1.5 + s), (y_note - 0.6, top + 0.8), title, fontsize=10
-    )
-
-
-def draw_padded_packed(lengths, ax=None, title: str | None = None):
-    """Draw a batch of sequences of the given lengths padded (B x T, padding hatched) above
-    the ``data`` of its ``PackedSequence``, grouped by time step with ``batch_sizes``;
-    return the Axes.
-
-    The packed layout is not worked out here: the function fills a (B, T) tensor with a
-    code for each (sequence b, step t), runs ``torch.nn.utils.rnn.pack_padded_sequence``
-    (``enforce_sorted=False``, so it sorts longest first) and draws what that returns:
-    ``data`` row by row, labelled by the (b, t) each row came from, and ``batch_sizes[t]``,
-    the number of sequences still running at step t.
-
-    Gids for tests: ``real b t`` and ``pad b t`` for the padded grid's boxes, ``packed i
-    b t`` for row i of ``data``, ``batch_sizes t`` for the text of ``batch_sizes[t]``.
-
-    Args:
-        lengths: the B sequences' lengths, a sequence of ints >= 1 or a 1-D int tensor.
-        ax: where to draw; a new figure when None.
-        title: an optional title.
-
-    Raises:
-        TypeError, ValueError: for lengths that are empty, not ints, or below 1.
-    """
-    import torch
-    from torch.nn.utils.rnn import pack_padded_sequence
-
-    if hasattr(lengths, "tolist"):
-        lengths = lengths.tolist()
-    if isinstance(lengths, (str, bytes)) or not isinstance(lengths, Iterable):
-        raise TypeError(f"lengths must be a sequence of ints, got {lengths!r}")
-    lengths = [check_int(f"lengths[{b}]", n, minimum=1) for b, n in enumerate(lengths)]
-    if not lengths:
-        raise ValueError("lengths is empty: give one length per sequence of the batch")
-    B, T = len(lengths), max(lengths)
-    codes = torch.arange(B * T, dtype=torch.float64).view(B, T)  # code b * T + t
-    packed = pack_padded_sequence(codes, lengths, batch_first=True, enforce_sorted=False)
-    batch_sizes = packed.batch_sizes.tolist()
-    rows = [divmod(int(code), T) for code in packed.data.tolist()]  # (b, t) of each row
-    N = len(rows)
-    w = 1.0  # box pitch
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(0.62 * N, 0.62 * T + 2.5) + 1.2, 0.45 * B + 3.3))
-    color = [_SEQ_COLORS[b % len(_SEQ_COLORS)] for b in range(B)]
-
-    def box(x, y, b, t, gid, pad=False):
-        ax.add_patch(
-            FancyBboxPatch(
-                (x - 0.44, y - 0.3),
-                0.88,
-                0.6,
-                boxstyle="round,pad=0,rounding_size=0.06",
-                facecolor="#eeeeee" if pad else color[b],
-                edgecolor="#9a9a9a" if pad else "none",
-                hatch="///" if pad else None,
-                lw=0.8,
-                zorder=3,
-                gid=gid,
-            )
-        )
-        text = "pad" if pad else f"$x^{{({b})}}_{{{t}}}$"
-        ax.text(x, y, text, ha="center", va="center", fontsize=8 if pad else 9,
-                color="#777777" if pad else "white", zorder=4)  # fmt: skip
-
-    # The padded batch (batch_first): row b, column t.
-    y_pad = 0.0
-    for b, n in enumerate(lengths):
-        y = y_pad - b * 0.75
-        ax.text(-0.7, y, f"sequence {b}, length {n}", ha="right", va="center", fontsize=9)
-        for t in range(T):
-            box(t * w, y, b, t, f"{'real' if t < n else 'pad'} {b} {t}", pad=t >= n)
-    for t in range(T):
-        ax.text(t * w, y_pad + 0.45, f"t = {t}", ha="center", va="bottom", fontsize=8)
-    ax.text(
-        -0.7,
-        y_pad + 0.95,
-        f"padded: ({B}, {T}) with batch_first, {B * T - N} of {B * T} steps padding",
-        ha="left",
-        va="bottom",
-        fontsize=10,
-    )
-    # The packed data: one row per real step, time step by time step, longest first.
-    y_pk = y_pad - B * 0.75 - 1.5
-    ax.text(
-        -0.7,
-        y_pk + 0.55,
-        f"packed: data ({N}, ...), step by step, longest first "
-        f"(sorted_indices = {packed.sorted_indices.tolist()})",
-        ha="left",
-        va="bottom",
-        fontsize=10,
-    )
-    i = 0
-    for t, size in enumerate(batch_sizes):
-        x0 = i * w
-        for _ in range(size):
-            b, tt = rows[i]
-            box(i * w, y_pk, b, tt, f"packed {i} {b} {tt}")
-            i += 1
-        x1 = (i - 1) * w
-        ax.plot([x0 - 0.4, x0 - 0.4, x1 + 0.4, x1 + 0.4], [y_pk - 0.42, y_pk - 0.5,
-                y_pk - 0.5, y_pk - 0.42], color=LINE_COLOR, lw=1.0)  # fmt: skip
-        ax.text((x0 + x1) / 2, y_pk - 0.58, f"t = {t}", ha="center", va="top", fontsize=8)
-        ax.text((x0 + x1) / 2, y_pk - 1.0, str(size), ha="center", va="top", fontsize=10,
-                fontweight="bold", color=_READ_OUT, gid=f"batch_sizes {t}")  # fmt: skip
-    ax.text(-0.7, y_pk - 1.0, "batch_sizes", ha="right", va="top", fontsize=9,
-            color=_READ_OUT)  # fmt: skip
-    return finish_axes(
-        ax, (-4.2, max(N, T) * w + 0.2), (y_pk - 1.6, y_pad + 1.5), title, fontsize=10
     )
