@@ -68,6 +68,15 @@ RULES: dict[str, tuple[re.Pattern, str]] = {
         re.compile(r"\\mathrm\{clip\}_\{?\\tau|(?:threshold|clipping at|norm) \$\\tau"),
         "tau is the sampling temperature; the clipping threshold is kappa",
     ),
+    "logits as z": (
+        re.compile(
+            r"(?<![\w\\])z_\{?t,\s*w\}?"  # $z_{t,w} = u_w \cdot h_t + ...$
+            r"|logits?\s+\$\s*z(?![\w])"  # logits $z_t$
+            r"|(?<![\w\\])z_\{?[tn]\}?\s*=\s*W_\{hy\}"  # $z_t = W_{hy} h_t + b_y$
+            r"|softmax\}?\(\s*z_"  # \operatorname{softmax}(z_n)
+        ),
+        "logits are s_t = W_{hy} h_t + b_y (the intro's table); z is the GRU's update gate",
+    ),
     "row-vector products": (
         re.compile(
             r"(?<![\w\\])[xh]_\{?t(?:-1)?\}?\s*W_(?:\{\w+\}|\w+)(?!\s*\^\s*\{?(?:\\top|T)\}?)"
@@ -360,39 +369,6 @@ def test_the_z_checker_accepts_the_gru_and_a(text, code):
     assert not (Z_CODE if code else Z_PROSE).search(text)
 
 
-# --- logits are s_t, never z ----------------------------------------------------------
-# The intro's table writes the output layer's scores (logits) s_t = W_{hy} h_t + b_y; z is
-# the GRU's update gate. These patterns catch logits written as z in the prose.
-Z_LOGITS = re.compile(
-    r"(?<![\w\\])z_\{?t,\s*w\}?"  # $z_{t,w} = u_w \cdot h_t + ...$
-    r"|logits?\s+\$\s*z(?![\w])"  # logits $z_t$
-    r"|(?<![\w\\])z_\{?[tn]\}?\s*=\s*W_\{hy\}"  # $z_t = W_{hy} h_t + b_y$
-    r"|softmax\}?\(\s*z_"  # \operatorname{softmax}(z_n)
-)
-
-
-def z_logits(path: Path) -> list[str]:
-    """Every logit written as z in a chapter's markdown or a page."""
-    if path.suffix == ".md":
-        return [m.group(0) for m in Z_LOGITS.finditer(path.read_text(encoding="utf-8"))]
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return [
-        f"cell {i}: {m.group(0)!r}"
-        for i, cell in enumerate(cells)
-        if cell["cell_type"] == "markdown"
-        for m in Z_LOGITS.finditer("".join(cell["source"]))
-    ]
-
-
-@pytest.mark.parametrize("path", book_files(), ids=lambda p: p.name)
-def test_logits_are_written_s_not_z(path):
-    found = z_logits(path)
-    assert not found, (
-        f"{path.name} writes logits as z (the intro's table says s_t = W_hy h_t + b_y; z is "
-        f"the GRU's update gate): {found}"
-    )
-
-
 @pytest.mark.parametrize(
     ("text", "caught"),
     [
@@ -405,4 +381,4 @@ def test_logits_are_written_s_not_z(path):
     ],
 )
 def test_the_logit_checker(text, caught):
-    assert bool(Z_LOGITS.search(text)) is caught
+    assert bool(RULES["logits as z"][0].search(text)) is caught
