@@ -15,7 +15,11 @@ from __future__ import annotations
 def _key(script):
     filename = getattr(script, "filename", script) or ""
     attributes = getattr(script, "attributes", {})
-    return (str(filename), getattr(script, "priority", 500), tuple(sorted(attributes.items())))
+    return (
+        str(filename),
+        getattr(script, "priority", 500),
+        tuple(sorted(attributes.items())),
+    )
 
 
 def unique_scripts(app, pagename, templatename, context, doctree):
