@@ -102,8 +102,8 @@ def lstm_layer(
     # Hoisted out of the loop: the input projection does not depend on h, so all T steps
     # are one (T*B, D) @ (D, 4H) product instead of T small ones. Then unbind, not
     # x_proj[t] in the loop: the backward of each x_proj[t] is a zero (T, B, 4H) tensor
-    # with one step filled in, T of them added up, work that grows as T^2 (chapter ``05_torch_lstm``
-    # measures it); unbind's backward stacks the T steps' gradients once.
+    # with one step filled in, T of them added up, work that grows as T^2 (chapter
+    # ``06_lstm_speed`` measures it); unbind's backward stacks the T steps' gradients once.
     # view with the width spelled out: -1 is ambiguous for an empty batch (B = 0).
     x_proj = F.linear(x.reshape(T * B, D), weight_ih, bias).view(T, B, weight_ih.shape[0])
     if handwritten_backward and mask is None and recurrent_mask is None and weight_hr is None:
