@@ -10,18 +10,29 @@ function embodies one error and says in its docstring what is wrong and what is 
 from one article's cell (``step_gates_scale_cell``, ``step_output_from_gate``).
 ``max_abs_difference`` and ``matches_cell`` run any of them against an ``nn.LSTMCell``
 with the same weights, so a chapter can show in one line that a formula is not the LSTM.
+
+The right step, ``cell_params`` and the comparison live in ``cell_reference`` and are
+re-exported here, so the chapters import everything from this one module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from lstm_course.checks import check_int
-from lstm_course.scratch import KEYS
+from lstm_course.experiments.cell_reference import (
+    Params,
+    State,
+    StepFn,
+    cell_params,
+    gate_blocks,
+    lstm_step,
+    matches_cell,
+    max_abs_difference,
+    preactivations,
+)
 
 __all__ = [
     "MISTAKES",
@@ -41,81 +52,6 @@ __all__ = [
     "matches_cell",
 ]
 
-State = tuple[Tensor, Tensor]
-Params = Mapping[str, Tensor]
-StepFn = Callable[[Tensor, State, Params], State]
-
-
-def cell_params(cell: nn.LSTMCell) -> dict[str, Tensor]:
-    """The parameters of ``cell`` under the names ``scratch.KEYS``, detached from autograd.
-
-    A cell built with ``bias=False`` gets zero biases, which is what it computes with.
-    """
-    if not isinstance(cell, nn.LSTMCell):
-        raise TypeError(f"cell must be a torch.nn.LSTMCell, got {type(cell).__name__}")
-    w = cell.weight_ih.detach()
-    zeros = torch.zeros(w.shape[0], dtype=w.dtype, device=w.device)
-    return {
-        "weight_ih": w,
-        "weight_hh": cell.weight_hh.detach(),
-        "bias_ih": zeros if cell.bias_ih is None else cell.bias_ih.detach(),
-        "bias_hh": zeros if cell.bias_hh is None else cell.bias_hh.detach(),
-    }
-
-
-def preactivations(x: Tensor, h_prev: Tensor, params: Params) -> Tensor:
-    """The four gates' pre-activations, stacked: x W_ih^T + b_ih + h W_hh^T + b_hh, (B, 4H)."""
-    missing = [k for k in KEYS if k not in params]
-    if missing:
-        raise ValueError(
-            f"params lacks {missing}: pass a dict with keys {', '.join(KEYS)}, "
-            "e.g. cell_params(cell)"
-        )
-    four_h, d = params["weight_ih"].shape
-    if x.dim() != 2 or x.shape[1] != d:
-        raise ValueError(f"x must have shape (B, D) = (B, {d}), got {tuple(x.shape)}")
-    if h_prev.shape != (x.shape[0], four_h // 4):
-        raise ValueError(
-            f"h_prev must have shape (B, H) = ({x.shape[0]}, {four_h // 4}), "
-            f"got {tuple(h_prev.shape)}"
-        )
-    return (
-        x @ params["weight_ih"].T
-        + params["bias_ih"]
-        + h_prev @ params["weight_hh"].T
-        + params["bias_hh"]
-    )
-
-
-def _gates(x, state, params):
-    """Pre-activations split into the blocks i, f, g, o, each (B, H)."""
-    h_prev, c_prev = state
-    z = preactivations(x, h_prev, params)
-    if c_prev.shape != h_prev.shape:
-        raise ValueError(
-            f"c_prev must have the shape of h_prev {tuple(h_prev.shape)}, got {tuple(c_prev.shape)}"
-        )
-    return z.chunk(4, dim=1)
-
-
-# --- the right equations ------------------------------------------------------------------
-
-
-def lstm_step(x: Tensor, state: State, params: Params) -> State:
-    """One LSTM step as ``nn.LSTMCell`` computes it (gate order i, f, g, o).
-
-        i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o);  g = tanh(z_g)
-        c = f * c_prev + i * g
-        h = o * tanh(c)
-
-    where z = x W_ih^T + b_ih + h_prev W_hh^T + b_hh is split into four (B, H) blocks.
-    """
-    zi, zf, zg, zo = _gates(x, state, params)
-    i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
-    c = f * state[1] + i * g
-    return o * torch.tanh(c), c
-
-
 # --- the errors -----------------------------------------------------------------------------
 
 
@@ -127,7 +63,7 @@ def step_all_sigmoid(x: Tensor, state: State, params: Params) -> State:
     sigmoid candidate every write is positive: starting from c = 0 the cell state, and
     with it h, can never become negative.
     """
-    zi, zf, zg, zo = _gates(x, state, params)
+    zi, zf, zg, zo = gate_blocks(x, state, params)
     i, f, g, o = (torch.sigmoid(z) for z in (zi, zf, zg, zo))
     c = f * state[1] + i * g
     return o * torch.tanh(c), c
@@ -170,7 +106,7 @@ def step_output_from_candidate(x: Tensor, state: State, params: Params) -> State
     time and lets the unbounded cell state through unsquashed. (The cell state c_t itself
     is updated correctly here, so the error shows in h.)
     """
-    zi, zf, zg, _ = _gates(x, state, params)
+    zi, zf, zg, _ = gate_blocks(x, state, params)
     i, f, g = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg)
     c = f * state[1] + i * g
     return torch.tanh(g) * c, c
@@ -185,7 +121,7 @@ def step_no_output_gate(x: Tensor, state: State, params: Params) -> State:
     articles, h_t = tanh(c_t), is neither the original nor the standard cell. The o
     block of the parameters is ignored.
     """
-    zi, zf, zg, _ = _gates(x, state, params)
+    zi, zf, zg, _ = gate_blocks(x, state, params)
     i, f, g = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg)
     c = f * state[1] + i * g
     return torch.tanh(c), c
@@ -201,7 +137,7 @@ def step_update_gate(x: Tensor, state: State, params: Params) -> State:
     gates, ``c_t = f_t * c_{t-1} + i_t * g_t``, which need not sum to 1. (Tying them is a
     variant of its own, the coupled input-forget gate, not what ``nn.LSTM`` computes.)
     """
-    _, zu, zg, zo = _gates(x, state, params)
+    _, zu, zg, zo = gate_blocks(x, state, params)
     u, g, o = torch.sigmoid(zu), torch.tanh(zg), torch.sigmoid(zo)
     c = u * state[1] + (1 - u) * g
     return o * torch.tanh(c), c
@@ -218,7 +154,7 @@ def step_gates_scale_cell(x: Tensor, state: State, params: Params) -> State:
     output, ``h_t = o_t * tanh(c_t)``, is the right one here.) x is (B, D), the state and
     the returned h and c (B, H); the g block of the parameters is ignored.
     """
-    ai, af, _, ao = _gates(x, state, params)
+    ai, af, _, ao = gate_blocks(x, state, params)
     c = torch.sigmoid(ai) * state[1] + torch.sigmoid(af) * state[1]
     return torch.sigmoid(ao) * torch.tanh(c), c
 
@@ -232,7 +168,7 @@ def step_output_from_gate(x: Tensor, state: State, params: Params) -> State:
     the gate scales the squashed cell state. (The cell update is the right one here.)
     x is (B, D), the state and the returned h and c (B, H).
     """
-    ai, af, ag, ao = _gates(x, state, params)
+    ai, af, ag, ao = gate_blocks(x, state, params)
     c = torch.sigmoid(af) * state[1] + torch.sigmoid(ai) * torch.tanh(ag)
     return torch.tanh(ao * torch.sigmoid(ao)), c
 
@@ -284,48 +220,3 @@ ARTICLE_MISTAKES: dict[str, Mistake] = {
         "h_t = o_t * tanh(c_t)",
     ),
 }
-
-
-# --- comparing a step function with nn.LSTMCell ------------------------------------------
-
-
-def max_abs_difference(
-    step: StepFn, cell: nn.LSTMCell, batch_size: int = 3, seed: int = 0
-) -> float:
-    """Largest |difference| between ``step`` and ``cell`` over h and c, on random inputs.
-
-    Draws x (B, D), h_prev and c_prev (B, H) from a standard normal (seeded, in the
-    cell's dtype and device), runs both with the cell's own weights, and compares.
-    """
-    if not callable(step):
-        raise TypeError(f"step must be a function step(x, (h, c), params), got {step!r}")
-    check_int("batch_size", batch_size)
-    params = cell_params(cell)
-    w = params["weight_ih"]
-    gen = torch.Generator().manual_seed(seed)
-
-    def draw(n):
-        return torch.randn(batch_size, n, generator=gen, dtype=w.dtype).to(w.device)
-
-    x, h_prev, c_prev = draw(cell.input_size), draw(cell.hidden_size), draw(cell.hidden_size)
-    with torch.no_grad():
-        h_ref, c_ref = cell(x, (h_prev, c_prev))
-        h, c = step(x, (h_prev, c_prev), params)
-    if h.shape != h_ref.shape or c.shape != c_ref.shape:
-        raise ValueError(
-            f"step returned shapes {tuple(h.shape)}, {tuple(c.shape)}; "
-            f"nn.LSTMCell returns {tuple(h_ref.shape)} for both"
-        )
-    return max((h - h_ref).abs().max().item(), (c - c_ref).abs().max().item())
-
-
-def matches_cell(
-    step: StepFn, cell: nn.LSTMCell, batch_size: int = 3, seed: int = 0, atol: float | None = None
-) -> bool:
-    """True when ``step`` equals ``cell`` to ``atol`` on random inputs.
-
-    ``atol`` defaults to 1e-6 for a float32 cell and 1e-12 for a float64 one.
-    """
-    if atol is None:
-        atol = 1e-12 if cell.weight_ih.dtype == torch.float64 else 1e-6
-    return max_abs_difference(step, cell, batch_size, seed) <= atol

@@ -4,6 +4,7 @@ variants (the LSTM in NumPy, by hand, is ``lstm_course.scratch``).
 - ``rnn``: ``LSTM`` and ``GRU``, drop-ins for ``torch.nn.LSTM`` / ``torch.nn.GRU``;
 - ``functional``: the one-step and one-layer functions they are built from;
 - ``base``: ``RecurrentBase``, what every multi-layer recurrent module here shares;
+  ``rnn_checks``: its input and hx checks, with torch's messages and the course's;
 - ``handwritten_backward``: the LSTM time loop with chapter ``03_lstm_backward``'s backward pass by hand;
 - ``cells``: the LSTM variants (peephole, CIFG, no forget gate, layer norm, ...), and
   ``RecurrentLayer`` to run any of them over a sequence; ``gated_cell``: their shared base;

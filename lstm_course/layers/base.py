@@ -4,7 +4,8 @@ An LSTM and a GRU differ only in what one layer does over time (``lstm_layer`` v
 ``gru_layer``), in how many gates they stack (4 or 3) and in their state ((h, c) or h).
 Everything else is ``torch.nn.RNNBase``'s API and lives here: argument checks, the loop
 over layers and directions with dropout between layers, batch_first, unbatched input,
-PackedSequence, autocast, and the input and hx checks with their error messages.
+PackedSequence and autocast. The input and hx checks with their error messages are
+``rnn_checks.RecurrentChecks``'s, which ``RecurrentBase`` subclasses.
 
 ``RecurrentBase`` subclasses ``nn.RNNBase``, so ``isinstance(m, nn.RNNBase)`` holds and
 code that reads an RNN's bookkeeping (``_flat_weights``, ``all_weights``, weight norm,
@@ -24,10 +25,11 @@ from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from lstm_course.checks import check_bool, check_int, check_probability
+from lstm_course.layers.rnn_checks import RecurrentChecks
 
 __all__ = [
     "RecurrentBase",
@@ -55,7 +57,7 @@ def _check_size(name: str, value) -> int:
     )
 
 
-class RecurrentBase(nn.RNNBase):
+class RecurrentBase(RecurrentChecks):
     """A multi-layer, optionally bidirectional recurrent network: ``nn.RNNBase`` with the
     course's forward pass.
 
@@ -77,6 +79,9 @@ class RecurrentBase(nn.RNNBase):
     ``weight_hh_l{k}{suffix}`` (G*H, H_out), with bias ``bias_ih_l{k}{suffix}`` and
     ``bias_hh_l{k}{suffix}`` (G*H,), and with ``proj_size`` ``weight_hr_l{k}{suffix}``
     (H_out, H), where G = ``num_gates``. All uniform in (-1/sqrt(H), 1/sqrt(H)).
+
+    The input and hx checks (``check_input``, ``check_forward_args``, ...) are inherited
+    from ``rnn_checks.RecurrentChecks``, a subclass of ``nn.RNNBase``.
     """
 
     num_gates: int
@@ -245,97 +250,6 @@ class RecurrentBase(nn.RNNBase):
             if layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, self.training)  # identity in eval mode
         return x, tuple(torch.stack(final) for final in finals)
-
-    # --- nn.RNNBase's checks, with torch's exception types and messages -----------------
-
-    def _initial_state(self, x: Tensor, hx, batched: bool, batch_sizes) -> tuple[Tensor, ...]:
-        """hx as a tuple in ``state_names`` order, each (L * num_directions, B, .) (a batch
-        axis added for unbatched input); zeros when None. Types and ranks checked here,
-        shapes by ``check_forward_args``."""
-        names = self.state_names
-        if hx is None:
-            shapes = [self.get_expected_hidden_size(x, batch_sizes)]
-            if len(names) == 2:
-                shapes.append(self.get_expected_cell_size(x, batch_sizes))
-            return tuple(torch.zeros(s, dtype=x.dtype, device=x.device) for s in shapes)
-        if len(names) == 1:
-            if not isinstance(hx, Tensor):
-                raise TypeError(
-                    f"hx must be None or one tensor {names[0]} of shape (num_layers * "
-                    f"num_directions, B, H), got {type(hx).__name__}: {self.reference} has "
-                    "no cell state, so pass h_0 alone, not a tuple"
-                )
-            hx = (hx,)
-        elif not isinstance(hx, tuple | list):
-            raise TypeError(
-                f"hx must be None or a pair ({', '.join(names)}) of tensors, got {type(hx).__name__}"
-            )
-        elif len(hx) != 2:
-            raise RuntimeError(
-                f"lstm expects two hidden states, got {len(hx)}: hx must be None or a pair "
-                f"({', '.join(names)}) of tensors"
-            )
-        for name, a in zip(names, hx, strict=True):
-            if not isinstance(a, Tensor):
-                raise TypeError(f"{name} must be a tensor, got {type(a).__name__}")
-        rank = 3 if batched else 2
-        if any(a.dim() != rank for a in hx):
-            what = "hx and cx" if len(hx) == 2 else "hx"
-            dims = ", ".join(f"{a.dim()}-D" for a in hx)
-            dims = f"({dims}) tensors" if len(hx) == 2 else f"{dims} tensor"
-            kind = "batched 3-D" if batched else "unbatched 2-D"
-            raise RuntimeError(
-                f"For {kind} input, {what} should also be {rank}-D but got {dims}"
-                + ("" if batched else "; unbatched input takes a state without a batch axis")
-            )
-        return tuple(hx) if batched else tuple(a.unsqueeze(1) for a in hx)
-
-    def check_input(self, input: Tensor, batch_sizes: Tensor | None) -> None:
-        """nn.RNNBase's: input (T, B, D) (batch_first: (B, T, D)), or packed data (N, D)."""
-        dtype = self.weight_ih_l0.dtype
-        if input.dtype != dtype and not torch.is_autocast_enabled(input.device.type):
-            raise ValueError(
-                f"RNN input dtype ({input.dtype}) does not match weight dtype ({dtype}). "
-                f"Convert input: input.to({dtype}), or convert model: model.to({input.dtype})"
-            )
-        expected_dim = 2 if batch_sizes is not None else 3
-        if input.dim() != expected_dim:
-            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
-        if input.size(-1) != self.input_size:
-            raise RuntimeError(
-                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
-                f"{input.size(-1)}; the input's last dimension must be input_size = "
-                f"{self.input_size}, got shape {tuple(input.shape)}"
-            )
-
-    def get_expected_cell_size(self, input: Tensor, batch_sizes: Tensor | None):
-        """(L * num_directions, B, H): c_0's shape (the LSTM's; nn.LSTM's name)."""
-        *head, _ = self.get_expected_hidden_size(input, batch_sizes)
-        return (*head, self.hidden_size)
-
-    def check_forward_args(self, input: Tensor, hidden, batch_sizes: Tensor | None) -> None:
-        """nn.RNNBase's (nn.LSTM's for a pair): the input, then each state's shape."""
-        self.check_input(input, batch_sizes)
-        states = hidden if isinstance(hidden, tuple | list) else (hidden,)
-        expected = [self.get_expected_hidden_size(input, batch_sizes)]
-        if len(self.state_names) == 2:
-            expected.append(self.get_expected_cell_size(input, batch_sizes))
-        for k, (name, a, shape) in enumerate(zip(self.state_names, states, expected, strict=True)):
-            which = f"hidden[{k}]" if len(states) > 1 else "hidden"
-            self.check_hidden_size(
-                a,
-                shape,
-                f"Expected {which} size {{}}, got {{}}; {name} is (num_layers * "
-                "num_directions, B, " + ("H_out" if k == 0 else "H") + ")",
-            )
-
-    def permute_hidden(self, hx, permutation: Tensor | None):
-        """hx (a tensor or a pair) with its batch axis in ``permutation``'s order."""
-        if permutation is None:
-            return hx
-        if isinstance(hx, tuple):
-            return tuple(a.index_select(1, permutation) for a in hx)
-        return hx.index_select(1, permutation)
 
 
 def _pack_like(x: Tensor, like: PackedSequence) -> PackedSequence:
