@@ -109,7 +109,7 @@ _COLUMNS = "hidden dropout init_range bptt epochs constant_epochs decay clip".sp
 #: "small" one and the regularized "medium" and "large" ones, as section 4.1 of the
 #: paper describes them. The text gives no clipping threshold for the small one: its 5
 #: is the released code's. That code also halves the small one's learning rate only
-#: after epoch 5, not 4; here, as in chapter 10, the text's schedule is kept.
+#: after epoch 5, not 4; here, as in 10_word_lm_ptb, the text's schedule is kept.
 ZAREMBA = {
     name: PTBConfig(**dict(zip(_COLUMNS, row, strict=True)))
     for name, row in {
