@@ -6,8 +6,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -23,13 +21,6 @@ GLUE_REF = re.compile(r"\{glue:(?:text|)\}`([A-Za-z0-9_]+)")
 PAGE_WIDTH = 88
 # The Colab install line of every setup cell names the repository's URL; it is collapsed.
 COLAB_INSTALL = "%pip install"
-
-
-def wide_chapters() -> list[str]:
-    """Chapters still formatted at the package's 100 columns (book/ruff.toml's list)."""
-    tomllib = pytest.importorskip("tomllib")
-    config = tomllib.loads((ROOT / "book" / "ruff.toml").read_text(encoding="utf-8"))
-    return config["extend-exclude"]
 
 
 def _load(path):
@@ -253,8 +244,6 @@ OVERFLOW_PENDING = {
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_code_and_printed_lines_fit_the_page(path):
-    if path.name in wide_chapters():
-        pytest.skip("still formatted at 100 columns (book/ruff.toml): reformat on re-execution")
     wide = lines_past_the_page(_load(path))
     if path.name in OVERFLOW_PENDING:
         assert wide, f"{path.name} fits the page now: remove it from OVERFLOW_PENDING"
@@ -265,19 +254,17 @@ def test_code_and_printed_lines_fit_the_page(path):
 BOOKKEEPING = ("glue(", "meets_bar(", "bars.check(", "NBVAL_")
 
 
-def bookkeeping_on_the_page(nb, config_allowed: bool = False) -> list[str]:
+def bookkeeping_on_the_page(nb) -> list[str]:
     """What a reader would see that exists only for the checks, as 'cell i: what'.
 
-    Code cells count when the page shows their input (collapsed ones too); the config
-    block is allowed while ``config_allowed`` (a chapter not yet re-executed since the
-    config moved off the page).
+    Code cells count when the page shows their input (collapsed ones too).
     """
     found = []
     for i, cell in enumerate(_code_cells(nb)):
         if _shown(cell, "input"):
             source = "".join(cell["source"])
             found += [f"code cell {i}: {word}" for word in BOOKKEEPING if word in source]
-            if "lc.config(" in source and not config_allowed:
+            if "lc.config(" in source:
                 found.append(f"code cell {i}: lc.config(")
         if _shown(cell, "output"):
             found += [
@@ -312,36 +299,20 @@ def test_bookkeeping_on_the_page_is_found():
         "code cell 2: lc.config(",
         "output of code cell 3: v = 1 (>= 0 required): PASS",
     ]
-    assert "code cell 2: lc.config(" not in bookkeeping_on_the_page(nb, config_allowed=True)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_bookkeeping_on_the_page(path):
     # The checks stay as strict; they run in cells the book does not show.
-    found = bookkeeping_on_the_page(_load(path), config_allowed=path.name in wide_chapters())
+    found = bookkeeping_on_the_page(_load(path))
     assert not found, "move these into cells tagged remove-cell:\n" + "\n".join(found)
 
 
-def test_chapters_listed_as_wide_exist_and_are_formatted_at_100():
-    wide = wide_chapters()
-    paths = [ROOT / "book" / name for name in wide]
-    assert all(p.exists() for p in paths), "book/ruff.toml lists a chapter that is gone"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ruff",
-            "format",
-            "--check",
-            "--line-length",
-            "100",
-            *map(str, paths),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_every_chapter_is_formatted_at_the_page_width():
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((ROOT / "book" / "ruff.toml").read_text(encoding="utf-8"))
+    assert config["line-length"] == PAGE_WIDTH
+    assert not config.get("extend-exclude"), "book/ruff.toml exempts chapters from the width"
 
 
 def test_ci_runs_make_test_with_the_shared_data():
