@@ -79,6 +79,10 @@ def test_ceilings_are_positive():
     assert limits.sgemm_gflops > 0 and limits.bandwidth_gbs > 0
     assert {"numpy", "torch"} <= set(limits.products)
     assert limits.sgemm_gflops == max(limits.products.values())
+    # each median lies within its slowest and fastest run
+    assert set(limits.product_ranges) == set(limits.products)
+    for side, (slowest, fastest) in limits.product_ranges.items():
+        assert 0 < slowest <= limits.products[side] <= fastest
 
 
 def test_measure_point_times_every_implementation():

@@ -3,6 +3,7 @@
 timing          timers side by side (warm-up, medians), the sgemm rate, the copy
                 bandwidth, a measurement in a fresh process; imports nothing else
                 of the course
+machine         the processor's name, and how busy the rest of the machine was
 ceilings        a pass's FLOPs and bytes, two measured rates, the time at those rates
 steps           the LSTM implementations, each pass ready to time
 numpy_vs_torch  the NumPy LSTM against nn.LSTM, each in a process of its own

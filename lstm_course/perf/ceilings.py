@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lstm_course.perf.timing import memory_bandwidth_gbs, sgemm_gflops
+from lstm_course.perf.timing import memory_bandwidth_gbs, product_timing
 
 __all__ = ["training_flops", "training_bytes", "Ceilings", "ceilings", "AtRates", "time_at_rates"]
 
@@ -57,27 +57,32 @@ def training_bytes(T: int, B: int, D: int, H: int) -> int:
 class Ceilings:
     """Measured rates of a machine: ``products``, the GFLOP/s of one large float32 matrix
     product by each library measured (``"numpy"``, ``"torch"`` for ``torch.mm``,
-    ``"onednn"``); ``sgemm_gflops``, the fastest of them, the reference rate; and
-    ``bandwidth_gbs``, one large copy's rate. Measurements, not limits: other products
-    (other shapes, other libraries) can run faster."""
+    ``"onednn"``), the median of its timed runs, and ``product_ranges``, the GFLOP/s of
+    its slowest and fastest run; ``sgemm_gflops``, the fastest median, the reference
+    rate; and ``bandwidth_gbs``, one large copy's rate. Measurements, not limits: other
+    products (other shapes, other libraries) can run faster."""
 
     sgemm_gflops: float
     bandwidth_gbs: float
     products: dict[str, float] = field(default_factory=dict)
+    product_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def ceilings(device: str | torch.device = "cpu") -> Ceilings:
     """Measure ``device``'s :class:`Ceilings`: on the CPU the 2048^3 float32 product of
     NumPy, of ``torch.mm`` and of oneDNN (where this build has it), on a GPU PyTorch's
-    4096^3 one (:func:`~lstm_course.perf.timing.sgemm_gflops`), and the copy bandwidth
-    (:func:`~lstm_course.perf.timing.memory_bandwidth_gbs`)."""
+    4096^3 one, five runs each (:func:`~lstm_course.perf.timing.product_timing`), and the
+    copy bandwidth (:func:`~lstm_course.perf.timing.memory_bandwidth_gbs`)."""
     device = torch.device(device)
     if device.type == "cpu":
         sides = ["numpy", "torch"] + (["onednn"] if torch.backends.mkldnn.is_available() else [])
-        products = {side: sgemm_gflops(side) for side in sides}
+        n = 2048
     else:  # a GPU needs a larger product to fill it
-        products = {"torch": sgemm_gflops("torch", n=4096, device=device)}
-    return Ceilings(max(products.values()), memory_bandwidth_gbs(device=device), products)
+        sides, n = ["torch"], 4096
+    timings = {side: product_timing(side, n, device=device) for side in sides}
+    products = {side: 2 * n**3 / t.median / 1e9 for side, t in timings.items()}
+    ranges = {side: (2 * n**3 / t.max / 1e9, 2 * n**3 / t.min / 1e9) for side, t in timings.items()}
+    return Ceilings(max(products.values()), memory_bandwidth_gbs(device=device), products, ranges)
 
 
 @dataclass(frozen=True)

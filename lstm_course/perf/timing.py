@@ -5,7 +5,8 @@ NumPy and PyTorch), so that anything may time itself with it.
 
 - :func:`time_it`, :func:`time_interleaved`: wall times of functions, as :class:`Timing`;
 - :class:`RoundMedians`: reading the round medians of several functions timed in rounds;
-- :func:`sgemm_gflops`: the rate of one large float32 matrix product, by one library;
+- :func:`product_timing`, :func:`sgemm_gflops`: one large float32 matrix product by one
+  library, its times and its rate;
 - :func:`memory_bandwidth_gbs`: the rate of a large copy;
 - :func:`run_worker`: one measurement in a fresh Python process, returned as JSON.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "Timing",
     "time_it",
     "time_interleaved",
+    "product_timing",
     "sgemm_gflops",
     "memory_bandwidth_gbs",
     "run_worker",
@@ -133,15 +135,14 @@ def time_interleaved(
     return {name: Timing.of(ts) for name, ts in times.items()}
 
 
-def sgemm_gflops(
+def product_timing(
     side: str, n: int = 2048, repeat: int = 5, device: str | torch.device = "cpu"
-) -> float:
-    """GFLOP/s of an (n x n) @ (n x n) float32 matrix product, 2 n^3 operations, with
+) -> Timing:
+    """Wall times of an (n x n) @ (n x n) float32 matrix product, 2 n^3 operations, with
     ``side``'s library: ``"numpy"`` (NumPy's ``@``, CPU only), ``"torch"`` (``torch.mm``
     on ``device``) or ``"onednn"`` (oneDNN's inner product, the kernels ``nn.LSTM`` uses
-    on the CPU, through PyTorch's ``mkldnn_linear``; CPU only).
-
-    The median of ``repeat`` products after two warm-ups.
+    on the CPU, through PyTorch's ``mkldnn_linear``; CPU only): ``repeat`` products after
+    two warm-ups.
     """
     device = torch.device(device)
     if side not in ("numpy", "torch", "onednn"):
@@ -159,7 +160,15 @@ def sgemm_gflops(
             raise RuntimeError("this PyTorch build has no oneDNN (mkldnn): measure numpy or torch")
         a = torch.randn(n, n).to_mkldnn()
         product = lambda: torch._C._nn.mkldnn_linear(a, a, None)  # noqa: E731  a @ a.T
-    return 2 * n**3 / time_it(product, repeat=repeat, warmup=2).median / 1e9
+    return time_it(product, repeat=repeat, warmup=2)
+
+
+def sgemm_gflops(
+    side: str, n: int = 2048, repeat: int = 5, device: str | torch.device = "cpu"
+) -> float:
+    """GFLOP/s of an (n x n) @ (n x n) float32 matrix product by ``side``'s library (see
+    :func:`product_timing`): the median of ``repeat`` products after two warm-ups."""
+    return 2 * n**3 / product_timing(side, n, repeat, device).median / 1e9
 
 
 def memory_bandwidth_gbs(n: int = 1 << 25, device: str | torch.device = "cpu") -> float:
