@@ -308,9 +308,6 @@ Z_CODE = re.compile(
     r"|^\s*z(?:_t)?\s*=[^=\n]*weight_ih",  # z = x @ weight_ih.T + ...
     re.M,
 )
-# Chapters that still write z while their own issue converts them, name -> reason. Their
-# test is expected to fail; once one passes (XPASS in the report), remove it from here.
-Z_PENDING: dict[str, str] = {}
 
 
 def z_preactivations(path: Path) -> list[str]:
@@ -324,16 +321,7 @@ def z_preactivations(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason=Z_PENDING[p.name], strict=False))
-        if p.name in Z_PENDING
-        else p
-        for p in book_files()
-    ],
-    ids=lambda p: p.name,
-)
+@pytest.mark.parametrize("path", book_files(), ids=lambda p: p.name)
 def test_lstm_preactivations_are_written_a_not_z(path):
     found = z_preactivations(path)
     assert not found, (

@@ -235,19 +235,9 @@ def test_lines_past_the_page_are_found():
     ]
 
 
-# Printouts known to pass the page, to be narrowed when the chapter is next re-executed:
-# until then its stored output must stay that of the code on the page.
-OVERFLOW_PENDING = {
-    "08_imdb_sentiment.ipynb": "the recipe listing (code cell 17) prints 89 columns",
-}
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_code_and_printed_lines_fit_the_page(path):
     wide = lines_past_the_page(_load(path))
-    if path.name in OVERFLOW_PENDING:
-        assert wide, f"{path.name} fits the page now: remove it from OVERFLOW_PENDING"
-        pytest.xfail(OVERFLOW_PENDING[path.name])
     assert not wide, f"{len(wide)} lines wider than {PAGE_WIDTH} columns:\n" + "\n".join(wide)
 
 
